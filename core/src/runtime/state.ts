@@ -1,0 +1,70 @@
+import type { Clock } from './clock.ts';
+
+/**
+ * Where the runtime keeps state that several router replicas would need to share: breaker
+ * states, budget ledgers, latency statistics and cached responses. The in-memory store serves one
+ * process; a shared store (e.g. Redis, with WATCH/MULTI for `update`) can replace it without
+ * touching the policies, which only ever use these four operations.
+ */
+export interface StateStore {
+  get<T>(key: string): Promise<T | undefined>;
+  set<T>(key: string, value: T, ttlMs?: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  /**
+   * Atomically reads the current value, computes the next one and stores it. If `fn` throws,
+   * nothing is written and the error propagates (how a budget refuses a reservation).
+   */
+  update<T>(key: string, fn: (current: T | undefined) => T, ttlMs?: number): Promise<T>;
+}
+
+interface Entry {
+  value: unknown;
+  expiresAt: number | undefined;
+}
+
+export class MemoryStore implements StateStore {
+  readonly #entries = new Map<string, Entry>();
+  readonly #clock: Clock;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  #read<T>(key: string): T | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt !== undefined && entry.expiresAt <= this.#clock.now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.value as T;
+  }
+
+  #write(key: string, value: unknown, ttlMs: number | undefined): void {
+    this.#entries.set(key, { value, expiresAt: ttlMs === undefined ? undefined : this.#clock.now() + ttlMs });
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    return this.#read<T>(key);
+  }
+
+  async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
+    this.#write(key, value, ttlMs);
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#entries.delete(key);
+  }
+
+  async update<T>(key: string, fn: (current: T | undefined) => T, ttlMs?: number): Promise<T> {
+    // Read, compute and write with no await in between: atomic on one event loop.
+    const next = fn(this.#read<T>(key));
+    this.#write(key, next, ttlMs);
+    return next;
+  }
+
+  /** Number of live entries (for tests and memory checks). */
+  get size(): number {
+    return this.#entries.size;
+  }
+}
