@@ -1,0 +1,135 @@
+import type { Clock } from '../clock.ts';
+import type { StateStore } from '../state.ts';
+
+/**
+ * Per-deployment latency statistics in the StateStore (shared by replicas): an EWMA of latency
+ * and time-to-first-token for least-latency routing, and the p95 over a bounded ring of recent
+ * latencies for the hedging delay. The ring keeps memory and the cost of p95 bounded.
+ */
+
+export interface LatencySample {
+  latencyMs: number;
+  /** Time to first token; only streamed attempts have one. */
+  ttftMs?: number;
+}
+
+export interface LatencyStats {
+  /** Samples recorded since the statistics were (re)started. */
+  samples: number;
+  ewmaLatencyMs: number;
+  /** Undefined until a streamed attempt reported a first token. */
+  ewmaTtftMs: number | undefined;
+  /** Nearest-rank p95 of the last `windowSize` latencies. */
+  p95LatencyMs: number;
+  lastSampleAt: number;
+}
+
+export interface LatencyTrackerOptions {
+  /** Weight of the newest sample in the EWMA (0 < alpha ≤ 1). */
+  alpha?: number;
+  /** Recent samples kept for the p95. */
+  windowSize?: number;
+  /**
+   * Statistics older than this are forgotten, so a deployment that was slow once gets explored again
+   * by least-latency routing instead of being starved forever on stale numbers.
+   */
+  maxAgeMs?: number;
+}
+
+interface LatencyRecord {
+  samples: number;
+  ewmaLatencyMs: number;
+  ewmaTtftMs: number | null;
+  /** Ring of recent latencies; `next` is where the next one goes once the ring is full. */
+  recent: number[];
+  next: number;
+  lastSampleAt: number;
+}
+
+const KEY_PREFIX = 'latency:';
+
+function checkMs(name: string, value: number): void {
+  if (!Number.isFinite(value) || value < 0)
+    throw new RangeError(`${name} must be a finite, non-negative number`);
+}
+
+export class LatencyTracker {
+  readonly #store: StateStore;
+  readonly #clock: Clock;
+  readonly #alpha: number;
+  readonly #windowSize: number;
+  readonly #maxAgeMs: number;
+
+  constructor(store: StateStore, clock: Clock, options: LatencyTrackerOptions = {}) {
+    this.#store = store;
+    this.#clock = clock;
+    this.#alpha = options.alpha ?? 0.3;
+    this.#windowSize = options.windowSize ?? 200;
+    this.#maxAgeMs = options.maxAgeMs ?? 600_000;
+    if (!(this.#alpha > 0 && this.#alpha <= 1)) throw new RangeError('alpha must be in (0, 1]');
+    if (!Number.isInteger(this.#windowSize) || this.#windowSize < 1)
+      throw new RangeError('windowSize must be ≥ 1');
+  }
+
+  async record(id: string, sample: LatencySample): Promise<void> {
+    checkMs('latencyMs', sample.latencyMs);
+    if (sample.ttftMs !== undefined) checkMs('ttftMs', sample.ttftMs);
+    const now = this.#clock.now();
+    await this.#store.update<LatencyRecord>(
+      KEY_PREFIX + id,
+      (current) => {
+        const live = current && now - current.lastSampleAt < this.#maxAgeMs ? current : undefined;
+        if (!live) {
+          return {
+            samples: 1,
+            ewmaLatencyMs: sample.latencyMs,
+            ewmaTtftMs: sample.ttftMs ?? null,
+            recent: [sample.latencyMs],
+            next: 0,
+            lastSampleAt: now,
+          };
+        }
+        const recent = [...live.recent];
+        let next = live.next;
+        if (recent.length < this.#windowSize) {
+          recent.push(sample.latencyMs);
+        } else {
+          recent[next] = sample.latencyMs;
+          next = (next + 1) % this.#windowSize;
+        }
+        return {
+          samples: live.samples + 1,
+          ewmaLatencyMs: this.#ewma(live.ewmaLatencyMs, sample.latencyMs),
+          ewmaTtftMs:
+            sample.ttftMs === undefined
+              ? live.ewmaTtftMs
+              : live.ewmaTtftMs === null
+                ? sample.ttftMs
+                : this.#ewma(live.ewmaTtftMs, sample.ttftMs),
+          recent,
+          next,
+          lastSampleAt: now,
+        };
+      },
+      // Lets the store reclaim statistics of deployments no longer called.
+      this.#maxAgeMs,
+    );
+  }
+
+  async stats(id: string): Promise<LatencyStats | undefined> {
+    const record = await this.#store.get<LatencyRecord>(KEY_PREFIX + id);
+    if (!record || this.#clock.now() - record.lastSampleAt >= this.#maxAgeMs) return undefined;
+    const sorted = [...record.recent].sort((a, b) => a - b);
+    return {
+      samples: record.samples,
+      ewmaLatencyMs: record.ewmaLatencyMs,
+      ewmaTtftMs: record.ewmaTtftMs ?? undefined,
+      p95LatencyMs: sorted[Math.ceil(0.95 * sorted.length) - 1]!,
+      lastSampleAt: record.lastSampleAt,
+    };
+  }
+
+  #ewma(previous: number, value: number): number {
+    return this.#alpha * value + (1 - this.#alpha) * previous;
+  }
+}

@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../src/runtime/clock.ts';
+import { timeoutsSchema } from '../../src/runtime/config/schema.ts';
+import type { TimeoutPhase } from '../../src/runtime/errors.ts';
+import { SwitchyardError } from '../../src/runtime/errors.ts';
+import { AttemptDeadline, RequestDeadline } from '../../src/runtime/policies/deadline.ts';
+
+const timeouts = timeoutsSchema.parse({
+  headersMs: 1_000,
+  firstTokenMs: 2_000,
+  idleMs: 500,
+  attemptMs: 10_000,
+  totalMs: 30_000,
+});
+
+function setup(streaming: boolean, parent = new AbortController()) {
+  const clock = new VirtualClock();
+  const deadline = new AttemptDeadline(clock, timeouts, parent.signal, { streaming });
+  return { clock, deadline, parent };
+}
+
+function expectTimeout(signal: AbortSignal, phase: TimeoutPhase): void {
+  expect(signal.aborted).toBe(true);
+  expect(signal.reason).toBeInstanceOf(SwitchyardError);
+  expect(signal.reason).toMatchObject({ kind: 'timeout', timeoutPhase: phase });
+}
+
+describe('AttemptDeadline', () => {
+  it('fires the headers timeout at exactly headersMs, not before', async () => {
+    const { clock, deadline } = setup(false);
+    await clock.advance(999);
+    expect(deadline.signal.aborted).toBe(false);
+    await clock.advance(1);
+    expectTimeout(deadline.signal, 'headers');
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('cancels the headers timeout on headersReceived; a non-streamed body is bounded by attemptMs only', async () => {
+    const { clock, deadline } = setup(false);
+    await clock.advance(900);
+    deadline.headersReceived();
+    expect(deadline.phase).toBe('body');
+    deadline.chunkReceived(); // no idle timeout for a buffered body
+    await clock.advance(9_099);
+    expect(deadline.signal.aborted).toBe(false);
+    await clock.advance(1);
+    expectTimeout(deadline.signal, 'total');
+  });
+
+  it('waits for the first token, then re-arms the idle timeout on every chunk', async () => {
+    const { clock, deadline } = setup(true);
+    await clock.advance(100);
+    deadline.headersReceived();
+    expect(deadline.phase).toBe('first_token');
+    // The headers timeout is gone: only first_token and total remain.
+    expect(clock.pendingTimers).toBe(2);
+    await clock.advance(1_999);
+    expect(deadline.signal.aborted).toBe(false);
+    deadline.chunkReceived();
+    expect(deadline.phase).toBe('idle');
+    for (let i = 0; i < 5; i++) {
+      await clock.advance(499);
+      expect(deadline.signal.aborted).toBe(false);
+      deadline.chunkReceived();
+    }
+    await clock.advance(499);
+    expect(deadline.signal.aborted).toBe(false);
+    await clock.advance(1);
+    expectTimeout(deadline.signal, 'idle');
+  });
+
+  it("aborts with 'first_token' when the stream never starts", async () => {
+    const { clock, deadline } = setup(true);
+    deadline.headersReceived();
+    await clock.advance(1_999);
+    expect(deadline.signal.aborted).toBe(false);
+    await clock.advance(1);
+    expectTimeout(deadline.signal, 'first_token');
+  });
+
+  it('fires the total timeout during a long stream that never goes idle', async () => {
+    const { clock, deadline } = setup(true);
+    deadline.headersReceived();
+    deadline.chunkReceived();
+    while (clock.now() - Date.UTC(2026, 0, 1) < 9_900) {
+      await clock.advance(100);
+      deadline.chunkReceived();
+    }
+    expect(deadline.signal.aborted).toBe(false);
+    await clock.advance(100);
+    expectTimeout(deadline.signal, 'total');
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('ignores signals after it has fired', async () => {
+    const { clock, deadline } = setup(true);
+    await clock.advance(1_000);
+    deadline.headersReceived();
+    deadline.chunkReceived();
+    expectTimeout(deadline.signal, 'headers');
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('clears every timer on dispose and stops following the parent', async () => {
+    const { clock, deadline, parent } = setup(true);
+    deadline.headersReceived();
+    deadline.chunkReceived();
+    expect(clock.pendingTimers).toBe(2);
+    deadline.dispose();
+    expect(clock.pendingTimers).toBe(0);
+    parent.abort(new Error('late'));
+    await clock.advance(60_000);
+    expect(deadline.signal.aborted).toBe(false);
+  });
+
+  it("propagates a parent abort with the parent's reason and clears its timers", () => {
+    const { clock, deadline, parent } = setup(true);
+    const reason = new SwitchyardError('cancelled', { message: 'caller went away' });
+    parent.abort(reason);
+    expect(deadline.signal.aborted).toBe(true);
+    expect(deadline.signal.reason).toBe(reason);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('starts aborted under an already aborted parent, arming nothing', () => {
+    const clock = new VirtualClock();
+    const parent = new AbortController();
+    parent.abort('gone');
+    const deadline = new AttemptDeadline(clock, timeouts, parent.signal, { streaming: false });
+    expect(deadline.signal.reason).toBe('gone');
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('RequestDeadline', () => {
+  it('fires at totalMs with a final timeout that neither retries nor falls back', async () => {
+    const clock = new VirtualClock();
+    const request = new RequestDeadline(clock, 5_000);
+    await clock.advance(3_000);
+    expect(request.remainingMs()).toBe(2_000);
+    expect(request.expired).toBe(false);
+    await clock.advance(2_000);
+    expect(request.signal.reason).toMatchObject({
+      kind: 'timeout',
+      timeoutPhase: 'total',
+      retryable: false,
+      fallbackable: false,
+    });
+    expect(request.expired).toBe(true);
+    expect(request.remainingMs()).toBe(0);
+  });
+
+  it('bounds attempts and backoff sleeps across the whole request', async () => {
+    const clock = new VirtualClock();
+    const request = new RequestDeadline(clock, 5_000);
+    const attempt = new AttemptDeadline(clock, timeouts, request.signal, { streaming: false });
+    attempt.headersReceived();
+    await clock.advance(3_000);
+    attempt.dispose();
+    const sleeping = request.sleep(4_000);
+    const outcome = sleeping.then(
+      () => 'woke',
+      (error: unknown) => error,
+    );
+    await clock.advance(2_000);
+    expect(await outcome).toBe(request.signal.reason);
+
+    const late = new AttemptDeadline(clock, timeouts, request.signal, { streaming: false });
+    expect(late.signal.reason).toBe(request.signal.reason);
+    request.dispose();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('passes a request deadline abort into a running attempt', async () => {
+    const clock = new VirtualClock();
+    const request = new RequestDeadline(clock, 2_000);
+    const attempt = new AttemptDeadline(clock, timeouts, request.signal, { streaming: true });
+    attempt.headersReceived();
+    await clock.advance(2_000);
+    expect(attempt.signal.reason).toBe(request.signal.reason);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('follows its parent and is not expired by a parent abort', () => {
+    const clock = new VirtualClock();
+    const caller = new AbortController();
+    const request = new RequestDeadline(clock, 2_000, caller.signal);
+    caller.abort('stop');
+    expect(request.signal.reason).toBe('stop');
+    expect(request.expired).toBe(false);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
