@@ -1,0 +1,123 @@
+import { SwitchyardError } from '../errors.ts';
+import type { AttemptContext } from './adapter.ts';
+import { type AttemptState, newAttemptState, runInAttempt } from './http-hooks.ts';
+import { type NormalizeContext, normalizeError } from './normalize-error.ts';
+
+const ignore = (): void => {};
+
+/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts (whatever the SDK does). */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  // The losing promise still settles later; swallow that so it is not an unhandled rejection.
+  promise.catch(ignore);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+export interface AttemptInfo {
+  provider: string;
+  deployment: string;
+  secrets: readonly (string | undefined)[];
+}
+
+/**
+ * One adapter call: runs the SDK call where the fetch hook can find it, races it against the attempt's
+ * signal (the SDKs only notice an abort between chunks, and the OpenAI and Anthropic streams even end
+ * silently on it), and turns every failure into a SwitchyardError.
+ */
+export class Attempt {
+  readonly state: AttemptState;
+  readonly context: AttemptContext;
+  readonly info: AttemptInfo;
+
+  constructor(context: AttemptContext, info: AttemptInfo) {
+    this.context = context;
+    this.info = info;
+    this.state = newAttemptState(context);
+  }
+
+  get normalizeContext(): NormalizeContext {
+    return {
+      provider: this.info.provider,
+      deployment: this.info.deployment,
+      signal: this.context.signal,
+      response: this.state.response,
+      secrets: this.info.secrets,
+    };
+  }
+
+  fail(error: unknown): SwitchyardError {
+    return normalizeError(error, this.normalizeContext);
+  }
+
+  /** A stream that ended before its terminator; an abort by the router takes precedence. */
+  cut(what: string): SwitchyardError {
+    if (this.context.signal.aborted) return this.fail(this.context.signal.reason);
+    return new SwitchyardError('network', {
+      message: `${this.info.provider}: the stream was cut before ${what}`,
+      provider: this.info.provider,
+      deployment: this.info.deployment,
+      status: this.state.response?.status,
+      requestId:
+        this.state.response?.headers.get('x-request-id') ??
+        this.state.response?.headers.get('request-id') ??
+        undefined,
+    });
+  }
+
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await abortable(
+        runInAttempt(this.state, () => call()),
+        this.context.signal,
+      );
+    } catch (error) {
+      throw this.fail(error);
+    }
+  }
+
+  /**
+   * Iterates an SDK stream, racing each chunk against the signal. `mapError` lets an adapter classify an
+   * SDK-specific stream failure first. On an early exit (consumer break, error) the SDK stream is closed,
+   * which aborts its request.
+   */
+  async *iterate<T>(
+    iterable: AsyncIterable<T>,
+    mapError?: (error: unknown) => SwitchyardError | undefined,
+  ): AsyncGenerator<T, void, undefined> {
+    const iterator = iterable[Symbol.asyncIterator]();
+    let finished = false;
+    try {
+      while (true) {
+        let step: IteratorResult<T>;
+        try {
+          step = await abortable(iterator.next(), this.context.signal);
+        } catch (error) {
+          if (this.context.signal.aborted) throw this.fail(error);
+          throw mapError?.(error) ?? this.fail(error);
+        }
+        if (step.done) {
+          finished = true;
+          break;
+        }
+        yield step.value;
+      }
+    } finally {
+      if (!finished) iterator.return?.()?.catch(ignore);
+    }
+    // The OpenAI and Anthropic SDKs end a stream quietly when its request was aborted.
+    if (this.context.signal.aborted) throw this.fail(this.context.signal.reason);
+  }
+}

@@ -1,0 +1,50 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AdapterOptions, AttemptContext } from './adapter.ts';
+
+/** What the fetch wrapper learns about one attempt's HTTP exchange. */
+export interface AttemptState {
+  readonly context: AttemptContext;
+  /** Status and headers of the attempt's response, once they arrived (the normaliser reads Retry-After from here). */
+  response?: { status: number; headers: Headers };
+  headersReported: boolean;
+}
+
+// One SDK client serves many concurrent attempts, so the attempt is found through the async context of the
+// SDK call rather than through the client.
+const storage = new AsyncLocalStorage<AttemptState>();
+
+export function newAttemptState(context: AttemptContext): AttemptState {
+  return { context, headersReported: false };
+}
+
+/** Runs `fn` (an SDK call) so that the fetch wrapper can find `state`. */
+export function runInAttempt<T>(state: AttemptState, fn: () => T): T {
+  return storage.run(state, fn);
+}
+
+export function currentAttempt(): AttemptState | undefined {
+  return storage.getStore();
+}
+
+/**
+ * The `fetch` handed to every SDK client. It resolves the underlying fetch at call time (MSW and the in-process
+ * simulator patch globalThis.fetch after the adapters were built), ties the request to the attempt's abort
+ * signal (so an abort also cuts a stalled body read, even for SDKs that pass no signal, like ollama's
+ * non-streaming calls), and reports the response headers once.
+ */
+export function createHookedFetch(options: AdapterOptions): typeof fetch {
+  return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const base = options.fetch ?? globalThis.fetch;
+    const state = storage.getStore();
+    if (state === undefined) return base(input, init);
+    const attemptSignal = state.context.signal;
+    const signal = init?.signal ? AbortSignal.any([init.signal, attemptSignal]) : attemptSignal;
+    const response = await base(input, { ...init, signal });
+    state.response = { status: response.status, headers: response.headers };
+    if (!state.headersReported) {
+      state.headersReported = true;
+      state.context.onResponseHeaders?.(response.status, response.headers);
+    }
+    return response;
+  };
+}
