@@ -17,10 +17,16 @@ export const priceSchema = z.strictObject({
   cachedInput: z.number().nonnegative().optional(),
 });
 
-export const apiKeySourceSchema = z.union([
-  z.strictObject({ env: z.string().min(1) }),
-  z.strictObject({ secret: z.string().min(1) }),
-]);
+export const apiKeySourceSchema = z.union(
+  [z.strictObject({ env: z.string().min(1) }), z.strictObject({ secret: z.string().min(1) })],
+  {
+    // Never echo the value: a plain string here is most likely the key itself.
+    error: (issue) =>
+      typeof issue.input === 'string'
+        ? 'API keys are never written in the config in clear: use { env: NAME } (or { secret: NAME }) instead'
+        : 'expected { env: NAME } or { secret: NAME }',
+  },
+);
 
 export const deploymentSchema = z.strictObject({
   id: z.string().min(1),
@@ -113,6 +119,34 @@ export const policiesSchema = z.strictObject({
   fallbackOn: z.array(errorKind).optional(),
 });
 
+/**
+ * The same object with every field optional and no defaults: a route's policy overrides must
+ * carry only what the user wrote, or the defaults would silently replace the global settings.
+ */
+function overridesOf<Shape extends z.ZodRawShape>(schema: z.ZodObject<Shape>) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(schema.shape)) {
+    const inner = field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType) : (field as z.ZodType);
+    shape[key] = inner.optional();
+  }
+  return z.strictObject(shape);
+}
+
+export const policyOverridesSchema = z.strictObject({
+  retry: overridesOf(retrySchema).optional(),
+  timeouts: overridesOf(timeoutsSchema).optional(),
+  breaker: overridesOf(breakerSchema).optional(),
+  hedge: overridesOf(hedgeSchema).optional(),
+  streaming: overridesOf(streamingSchema).optional(),
+  fallbackOn: z.array(errorKind).optional(),
+});
+
+export type PolicyOverrides = {
+  [K in keyof PoliciesConfig]?: PoliciesConfig[K] extends readonly unknown[] | undefined
+    ? PoliciesConfig[K]
+    : Partial<PoliciesConfig[K]>;
+};
+
 export const routeMatchSchema = z.strictObject({
   task: z.string().optional(),
   tier: z.string().optional(),
@@ -132,7 +166,8 @@ export const routeSchema = z.strictObject({
   /** Special chains: context_overflow → larger-context models, content_filtered → another provider. */
   onContextOverflow: z.array(z.string().min(1)).default([]),
   onContentFiltered: z.array(z.string().min(1)).default([]),
-  policies: policiesSchema.partial().optional(),
+  /** Overrides of the global policies for this route, section by section. */
+  policies: policyOverridesSchema.optional(),
 });
 
 export const budgetSchema = z.strictObject({
@@ -163,25 +198,39 @@ export const routerConfigSchema = z
   .superRefine((config, ctx) => {
     const ids = new Set<string>();
     config.deployments.forEach((d, i) => {
-      if (ids.has(d.id)) ctx.addIssue({ code: 'custom', path: ['deployments', i, 'id'], message: `duplicate deployment id "${d.id}"` });
+      if (ids.has(d.id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['deployments', i, 'id'],
+          message: `duplicate deployment id "${d.id}"`,
+        });
       ids.add(d.id);
     });
     config.routes.forEach((route, i) => {
       for (const field of ['deployments', 'fallbacks', 'onContextOverflow', 'onContentFiltered'] as const) {
         route[field].forEach((id, j) => {
-          if (!ids.has(id)) ctx.addIssue({ code: 'custom', path: ['routes', i, field, j], message: `unknown deployment "${id}"` });
+          if (!ids.has(id))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['routes', i, field, j],
+              message: `unknown deployment "${id}"`,
+            });
         });
       }
     });
     if (config.defaultRoute && !config.routes.some((r) => r.name === config.defaultRoute)) {
-      ctx.addIssue({ code: 'custom', path: ['defaultRoute'], message: `unknown route "${config.defaultRoute}"` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultRoute'],
+        message: `unknown route "${config.defaultRoute}"`,
+      });
     }
   });
 
 export type RouterConfigInput = z.input<typeof routerConfigSchema>;
 export type RouterConfig = z.output<typeof routerConfigSchema>;
 export type DeploymentConfig = z.output<typeof deploymentSchema>;
-export type RouteConfig = z.output<typeof routeSchema>;
+export type RouteConfig = Omit<z.output<typeof routeSchema>, 'policies'> & { policies?: PolicyOverrides };
 export type PoliciesConfig = z.output<typeof policiesSchema>;
 export type RetryConfig = z.output<typeof retrySchema>;
 export type TimeoutsConfig = z.output<typeof timeoutsSchema>;

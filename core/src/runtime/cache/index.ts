@@ -1,0 +1,1 @@
+export { cacheKey, canonicalJson, ResponseCache, type ResponseCacheOptions } from './response-cache.ts';

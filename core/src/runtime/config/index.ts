@@ -1,0 +1,17 @@
+export { ConfigError, type ConfigIssue, formatConfigIssue } from './errors.ts';
+export {
+  type ApiKeySources,
+  loadRouterConfig,
+  parseRouterConfig,
+  parseYamlWithSchema,
+  resolveApiKey,
+} from './load.ts';
+export {
+  formatFieldPath,
+  type LocateOptions,
+  locateYamlPath,
+  type YamlLocation,
+  type YamlPath,
+  yamlErrorIssues,
+  zodIssuesToConfigIssues,
+} from './locate.ts';

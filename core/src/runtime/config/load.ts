@@ -1,0 +1,77 @@
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from './errors.ts';
+import { yamlErrorIssues, zodIssuesToConfigIssues } from './locate.ts';
+import { type DeploymentConfig, type RouterConfig, routerConfigSchema } from './schema.ts';
+
+/**
+ * Parses YAML (or JSON, which the YAML parser reads too) and validates it against `schema`. Every
+ * problem is collected into one ConfigError with file:line:column locations; syntax errors are
+ * reported alone, since a broken document has no reliable values to validate.
+ */
+export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: string, schema: S): z.output<S> {
+  const lineCounter = new LineCounter();
+  // prettyErrors off: messages stay one line; locations come from the line counter instead.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) throw new ConfigError(yamlErrorIssues(doc, lineCounter, file));
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (error) {
+    // e.g. an alias bomb or an unresolved alias
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigError([{ file, line: 1, column: 1, field: '', message }], { cause: error });
+  }
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  if (data === null || data === undefined) {
+    throw new ConfigError([{ file, line: 1, column: 1, field: '', message: 'the document is empty' }]);
+  }
+  throw new ConfigError(zodIssuesToConfigIssues(result.error.issues, doc, lineCounter, file));
+}
+
+/** The router config in `text` (YAML or JSON), with defaults applied; `file` names it in errors. */
+export function parseRouterConfig(text: string, file: string): RouterConfig {
+  return parseYamlWithSchema(text, file, routerConfigSchema);
+}
+
+/** Reads and parses a router config file; an unreadable file is a ConfigError too. */
+export async function loadRouterConfig(path: string): Promise<RouterConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const message = `cannot read config: ${error instanceof Error ? error.message : String(error)}`;
+    throw new ConfigError([{ file: path, line: 0, column: 0, field: '', message }], { cause: error });
+  }
+  return parseRouterConfig(text, path);
+}
+
+export interface ApiKeySources {
+  /** Looked up for `apiKey: { env: NAME }` (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Looked up for `apiKey: { secret: NAME }` (a secret manager, a mounted file, …). */
+  secrets?: Readonly<Record<string, string | undefined>> | ((name: string) => string | undefined);
+}
+
+/**
+ * The API key of a deployment, from where its config says it lives. Undefined when the deployment
+ * names no key (e.g. Ollama) or the named variable/secret is unset or empty; the caller decides
+ * whether that is an error, since some providers need no key.
+ */
+export function resolveApiKey(
+  deployment: Pick<DeploymentConfig, 'apiKey'>,
+  sources: ApiKeySources = {},
+): string | undefined {
+  const source = deployment.apiKey;
+  if (!source) return undefined;
+  let value: string | undefined;
+  if ('env' in source) {
+    value = (sources.env ?? process.env)[source.env];
+  } else {
+    const { secrets } = sources;
+    value = typeof secrets === 'function' ? secrets(source.secret) : secrets?.[source.secret];
+  }
+  return value === '' ? undefined : value;
+}
