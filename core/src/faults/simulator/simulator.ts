@@ -1,0 +1,81 @@
+import type { Clock } from '../../runtime/clock.ts';
+import { handleAnthropic } from './anthropic.ts';
+import { callFactory } from './call.ts';
+import type { LatencyProfile } from './latency.ts';
+import type { ModelCatalogue } from './models.ts';
+import { defaultCatalogue } from './models.ts';
+import { handleOllama } from './ollama.ts';
+import { handleOpenAI } from './openai.ts';
+import type { WireProvider } from './wire.ts';
+import { errorResponse } from './wire.ts';
+
+export interface SimulatorOptions {
+  clock: Clock;
+  seed: number;
+  /** Defaults to the built-in catalogue (context windows from core/data/prices.json when present). */
+  models?: ModelCatalogue;
+  /** Latency profile by model id; the key '*' applies to every model not listed. */
+  latency?: Partial<Record<string, LatencyProfile>>;
+  /** Which API keys authenticate (default: any non-empty key). Ollama needs no key. */
+  acceptKey?: (provider: 'openai' | 'anthropic', key: string) => boolean;
+}
+
+export interface Simulator {
+  /**
+   * Handles one provider HTTP request (any endpoint below) and returns the provider's exact response.
+   * Streams pace their chunks on options.clock. Rejects with the abort reason when request.signal
+   * aborts before the response headers; an abort later ends the body and clears every timer.
+   */
+  handle(request: Request): Promise<Response>;
+}
+
+/** Which provider API a path belongs to. `/v1/models` is OpenAI's unless an anthropic-version header says otherwise (see handle). */
+export function providerOfPath(pathname: string): WireProvider | undefined {
+  if (pathname === '/v1/messages' || pathname.startsWith('/v1/messages/')) return 'anthropic';
+  if (pathname.startsWith('/api/')) return 'ollama';
+  if (pathname.startsWith('/v1/')) return 'openai';
+  return undefined;
+}
+
+function providerOf(request: Request, pathname: string): WireProvider | undefined {
+  const byPath = providerOfPath(pathname);
+  // Anthropic also serves GET /v1/models; its SDK always sends anthropic-version.
+  if (byPath === 'openai' && request.headers.has('anthropic-version') && pathname.startsWith('/v1/models')) {
+    return 'anthropic';
+  }
+  return byPath;
+}
+
+export function createSimulator(options: SimulatorOptions): Simulator {
+  const makeCall = callFactory({ ...options, models: options.models ?? defaultCatalogue() });
+  return {
+    async handle(request) {
+      if (request.signal.aborted) throw request.signal.reason;
+      const abort = new AbortController();
+      const onAbort = () => abort.abort(request.signal.reason);
+      request.signal.addEventListener('abort', onAbort, { once: true });
+      const call = makeCall(request, abort);
+      const provider = providerOf(request, call.url.pathname);
+      try {
+        switch (provider) {
+          case 'openai':
+            return await handleOpenAI(call);
+          case 'anthropic':
+            return await handleAnthropic(call);
+          case 'ollama':
+            return await handleOllama(call);
+          default:
+            return new Response('Not Found', { status: 404, headers: { 'content-type': 'text/plain' } });
+        }
+      } catch (error) {
+        if (abort.signal.aborted) throw abort.signal.reason;
+        // A simulator bug must still look like a provider's own 500, not crash the transport.
+        const message = `The server had an error while processing your request. (${String(error)})`;
+        return errorResponse(provider ?? 'openai', 500, {
+          type: provider === 'anthropic' ? 'api_error' : 'server_error',
+          message,
+        });
+      }
+    },
+  };
+}
