@@ -1,0 +1,941 @@
+import type { Tracer } from '@opentelemetry/api';
+import { cacheKey, ResponseCache } from './cache/index.ts';
+import { type Clock, RealClock } from './clock.ts';
+import { resolveApiKey } from './config/load.ts';
+import {
+  type DeploymentConfig,
+  type PoliciesConfig,
+  type PolicyOverrides,
+  type RouteConfig,
+  type RouterConfig,
+  type RouterConfigInput,
+  routerConfigSchema,
+} from './config/schema.ts';
+import { BudgetLedger, costUsd, estimateInputTokens, priceFor, type Reservation } from './cost/index.ts';
+import { isSwitchyardError, SwitchyardError } from './errors.ts';
+import {
+  AttemptDeadline,
+  CircuitBreakers,
+  LatencyTracker,
+  RetryBudget,
+  retryDelayMs,
+} from './policies/index.ts';
+import type { ProviderAdapter } from './providers/adapter.ts';
+import { createAdapter } from './providers/index.ts';
+import { orderDeployments, resolveRoute } from './routing/select.ts';
+import { MemoryStore, type StateStore } from './state.ts';
+import { defaultTracer, emitSpans } from './trace/otel.ts';
+import type { AttemptRecord, CandidateRecord, DecisionTrace } from './trace/trace.ts';
+import type {
+  ChatRequest,
+  ChatResponse,
+  ProviderResult,
+  ProviderStreamEvent,
+  StreamEvent,
+  Usage,
+} from './types.ts';
+
+export interface RouterOptions {
+  config: RouterConfig | RouterConfigInput;
+  /** Real time by default; a VirtualClock drives tests and scenario runs. */
+  clock?: Clock;
+  /** Where breaker states, budget ledgers, latency statistics and the cache live (in memory by default). */
+  store?: StateStore;
+  /** Source of randomness for jitter and weighted routing; seed it for reproducible runs. */
+  random?: () => number;
+  /** fetch handed to every SDK client (the in-process simulator hooks in here). Defaults to globalThis.fetch at call time. */
+  fetch?: typeof fetch;
+  /** Where API keys come from: `apiKey: { env }` reads this (default process.env), `{ secret }` asks `secrets`. */
+  env?: Record<string, string | undefined>;
+  secrets?: (name: string) => string | undefined;
+  tracer?: Tracer;
+  /** Trace ids; deterministic ones make scenario journals comparable. */
+  newId?: () => string;
+  /** Adapters by deployment id, replacing the built-in SDK adapters (custom providers). */
+  adapters?: Record<string, ProviderAdapter>;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+type TraceListener = (trace: DecisionTrace) => void;
+
+interface AttemptSuccess<T> {
+  ok: true;
+  value: T;
+  record: AttemptRecord;
+}
+interface AttemptFailure {
+  ok: false;
+  error: SwitchyardError;
+  record: AttemptRecord;
+}
+type AttemptOutcome<T> = AttemptSuccess<T> | AttemptFailure;
+
+/** A stream whose first token has arrived: the attempt is committed to this deployment. */
+interface CommittedStream {
+  head: ProviderStreamEvent[];
+  rest: AsyncIterator<ProviderStreamEvent>;
+  deadline: AttemptDeadline;
+}
+
+interface Candidate {
+  deployment: DeploymentConfig;
+  source: CandidateRecord['source'];
+}
+
+/** Everything one request carries through its attempts. */
+interface RequestRun {
+  request: ChatRequest;
+  route: RouteConfig;
+  policies: PoliciesConfig;
+  trace: DecisionTrace;
+  /** Aborts on the caller's signal or the request's total deadline. */
+  signal: AbortSignal;
+  attemptCount: number;
+}
+
+const HEDGE_LOST = 'hedge lost to a faster attempt';
+/** Below this many samples a p95 is noise; hedging uses its configured fallback delay instead. */
+const MIN_SAMPLES_FOR_P95 = 20;
+
+/**
+ * The routing runtime. One instance serves many concurrent requests; all its state lives in the
+ * store, all its time in the clock.
+ */
+export class Router {
+  readonly config: RouterConfig;
+  readonly clock: Clock;
+  readonly store: StateStore;
+  readonly breakers: CircuitBreakers;
+  readonly latency: LatencyTracker;
+  readonly budgets: BudgetLedger;
+  readonly cache: ResponseCache;
+  readonly #random: () => number;
+  readonly #tracer: Tracer;
+  readonly #newId: () => string;
+  readonly #adapters = new Map<string, ProviderAdapter>();
+  readonly #deployments = new Map<string, DeploymentConfig>();
+  readonly #retryBudget: RetryBudget | undefined;
+  readonly #roundRobin = new Map<string, number>();
+  /** Parameters each deployment has rejected: learned once, rewritten on every later call. */
+  readonly #learnedRewrites = new Map<string, Set<string>>();
+  readonly #listeners = new Set<TraceListener>();
+
+  constructor(options: RouterOptions) {
+    this.config = routerConfigSchema.parse(options.config);
+    this.clock = options.clock ?? new RealClock();
+    this.store = options.store ?? new MemoryStore(this.clock);
+    this.#random = options.random ?? Math.random;
+    this.#tracer = options.tracer ?? defaultTracer();
+    this.#newId = options.newId ?? (() => crypto.randomUUID());
+    // A probe whose owner vanished frees its slot after the longest an attempt may take.
+    this.breakers = new CircuitBreakers(this.store, this.clock, this.config.policies.breaker, {
+      probeLeaseMs: this.config.policies.timeouts.attemptMs,
+    });
+    this.latency = new LatencyTracker(this.store, this.clock);
+    this.budgets = new BudgetLedger(this.store, this.clock, this.config.budgets);
+    this.cache = new ResponseCache(this.store, this.clock, { ttlMs: this.config.cache.ttlMs });
+    const retryBudget = this.config.policies.retry.budget;
+    this.#retryBudget = retryBudget ? new RetryBudget(this.clock, retryBudget) : undefined;
+    for (const deployment of this.config.deployments) {
+      this.#deployments.set(deployment.id, deployment);
+      const custom = options.adapters?.[deployment.id];
+      const apiKey = resolveApiKey(deployment, { env: options.env ?? process.env, secrets: options.secrets });
+      this.#adapters.set(
+        deployment.id,
+        custom ?? createAdapter(deployment, { apiKey, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+      );
+    }
+  }
+
+  /** Called with every finished request's decision trace. Returns an unsubscribe function. */
+  onTrace(listener: TraceListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  deployment(id: string): DeploymentConfig | undefined {
+    return this.#deployments.get(id);
+  }
+
+  /** One chat completion, with the route's full resilience policy. */
+  async complete(request: ChatRequest, options: CallOptions = {}): Promise<ChatResponse> {
+    const run = this.#startRun(request, false, options.signal);
+    try {
+      const cacheable = this.config.cache.enabled && !request.noCache;
+      if (!cacheable) return await this.#completeUncached(run);
+      const key = cacheKey(run.route.name, request);
+      const hit = await this.cache.get(key);
+      if (hit) {
+        run.trace.cache = 'hit';
+        run.trace.outcome = 'success';
+        run.trace.finalDeployment = hit.deployment;
+        return { ...hit, cached: true, latencyMs: 0, ttftMs: 0, costUsd: 0, traceId: run.trace.id };
+      }
+      run.trace.cache = 'miss';
+      let leader = false;
+      const response = await this.cache.singleFlight(key, async () => {
+        leader = true;
+        const fresh = await this.#completeUncached(run);
+        await this.cache.set(key, fresh);
+        return fresh;
+      });
+      if (leader) return response;
+      // Another identical request made the call; this one shared its answer.
+      run.trace.cache = 'coalesced';
+      run.trace.outcome = 'success';
+      run.trace.finalDeployment = response.deployment;
+      return { ...response, cached: true, costUsd: 0, traceId: run.trace.id };
+    } catch (error) {
+      const failure = this.#asError(error);
+      run.trace.outcome = 'error';
+      run.trace.error = failure.toJSON();
+      throw failure;
+    } finally {
+      this.#finishRun(run);
+    }
+  }
+
+  /**
+   * A streamed chat completion. Before the first token, failures are retried and fall back like
+   * complete(); after it, a failure is surfaced as an 'error' event carrying the text streamed so
+   * far, and the stream ends: it is never silently restarted (that would duplicate text).
+   */
+  async *stream(request: ChatRequest, options: CallOptions = {}): AsyncGenerator<StreamEvent> {
+    const run = this.#startRun(request, true, options.signal);
+    let committed: { value: CommittedStream; deployment: DeploymentConfig; record: AttemptRecord };
+    try {
+      committed = await this.#runChain(run, (deployment, attempt) =>
+        this.#attemptStreamHead(run, deployment, attempt),
+      );
+    } catch (error) {
+      const failure = this.#asError(error);
+      run.trace.outcome = 'error';
+      run.trace.error = failure.toJSON();
+      this.#finishRun(run);
+      yield { type: 'error', error: failure, partialText: '' };
+      return;
+    }
+    const { deployment, value: stream, record } = committed;
+    yield { type: 'attempt', deployment: deployment.id, attempt: record.n };
+    let text = '';
+    let usage: Usage | undefined;
+    let finishEvent: Extract<ProviderStreamEvent, { type: 'finish' }> | undefined;
+    const toolCalls: ProviderResult['toolCalls'] = [];
+    const consume = (event: ProviderStreamEvent) => {
+      if (event.type === 'text-delta') text += event.text;
+      else if (event.type === 'usage') usage = event.usage;
+      else if (event.type === 'tool-call') toolCalls.push(event.call);
+      else if (event.type === 'finish') finishEvent = event;
+    };
+    try {
+      for (const event of stream.head) {
+        consume(event);
+        yield event;
+      }
+      for (;;) {
+        const next = await stream.rest.next();
+        if (next.done) break;
+        stream.deadline.chunkReceived();
+        consume(next.value);
+        yield next.value;
+      }
+      if (!finishEvent) {
+        throw new SwitchyardError('network', {
+          message: 'stream ended without a finish event',
+          deployment: deployment.id,
+          provider: deployment.provider,
+        });
+      }
+      const finalUsage = usage ?? this.#estimatedUsage(run, text);
+      const cost = this.#costOf(deployment, finalUsage);
+      this.#settleAttempt(record, 'success', cost, finalUsage);
+      await this.breakers.record(deployment.id, 'success', record.probe ?? false);
+      await this.latency.record(deployment.id, {
+        latencyMs: record.endedAt - record.startedAt,
+        ...(record.ttftMs !== undefined ? { ttftMs: record.ttftMs } : {}),
+      });
+      run.trace.outcome = 'success';
+      run.trace.finalDeployment = deployment.id;
+      const response: ChatResponse = {
+        id: finishEvent.id ?? run.trace.id,
+        text,
+        toolCalls,
+        finishReason: finishEvent.finishReason,
+        usage: finalUsage,
+        model: finishEvent.model ?? deployment.model,
+        provider: deployment.provider,
+        deployment: deployment.id,
+        costUsd: cost,
+        latencyMs: record.endedAt - run.trace.startedAt,
+        ttftMs: (record.startedAt ?? 0) - run.trace.startedAt + (record.ttftMs ?? 0),
+        cached: false,
+        traceId: run.trace.id,
+      };
+      yield { type: 'done', response };
+    } catch (error) {
+      // After the first token: surface the failure with what was streamed; never restart.
+      const failure = this.#asError(error, deployment);
+      const partialUsage = this.#estimatedUsage(run, text);
+      const cost = this.#costOf(deployment, partialUsage);
+      this.#settleAttempt(
+        record,
+        failure.kind === 'cancelled' ? 'aborted' : 'error',
+        cost,
+        partialUsage,
+        failure,
+      );
+      record.next = 'give-up';
+      run.trace.wastedUsd += cost;
+      run.trace.partialTextChars = text.length;
+      if (this.breakers.countsAsFailure(failure))
+        await this.breakers.record(deployment.id, 'failure', record.probe ?? false);
+      else await this.breakers.release(deployment.id, record.probe ?? false);
+      run.trace.outcome = 'error';
+      run.trace.error = failure.toJSON();
+      yield { type: 'error', error: failure, partialText: text };
+    } finally {
+      stream.deadline.dispose();
+      await stream.rest.return?.();
+      this.#finishRun(run);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The chain: candidates in order, attempts with retries on each, special fallback chains.
+
+  async #completeUncached(run: RequestRun): Promise<ChatResponse> {
+    const { value, deployment, record } = await this.#runChain(run, (deployment, attempt) =>
+      this.#attemptComplete(run, deployment, attempt),
+    );
+    run.trace.outcome = 'success';
+    run.trace.finalDeployment = deployment.id;
+    return {
+      ...value,
+      provider: deployment.provider,
+      deployment: deployment.id,
+      costUsd: record.costUsd,
+      latencyMs: this.clock.now() - run.trace.startedAt,
+      ttftMs: this.clock.now() - run.trace.startedAt,
+      cached: false,
+      traceId: run.trace.id,
+    };
+  }
+
+  /**
+   * Walks the candidates: the route's deployments in strategy order, then its fallbacks, with
+   * special chains spliced in on context overflow and content filtering. On each candidate it
+   * retries per the retry policy; it moves on when the error allows a fallback.
+   */
+  async #runChain<T>(
+    run: RequestRun,
+    attemptOn: (deployment: DeploymentConfig, attempt: AttemptParams) => Promise<AttemptOutcome<T>>,
+  ): Promise<{ value: T; deployment: DeploymentConfig; record: AttemptRecord }> {
+    const queue = await this.#initialCandidates(run);
+    const seen = new Set(queue.map((c) => c.deployment.id));
+    let lastError: SwitchyardError | undefined;
+    let hedgeAvailable = run.policies.hedge.enabled && !run.trace.stream;
+
+    while (queue.length > 0) {
+      const candidate = queue.shift()!;
+      const { deployment } = candidate;
+      const candidateRecord: CandidateRecord = { deployment: deployment.id, source: candidate.source };
+      run.trace.candidates.push(candidateRecord);
+
+      const skip = this.#contextWindowSkip(run, deployment);
+      if (skip) {
+        candidateRecord.skipped = 'context-window';
+        candidateRecord.detail = skip;
+        lastError ??= new SwitchyardError('context_overflow', { message: skip, deployment: deployment.id });
+        continue;
+      }
+
+      const rewrite = new Set(this.#learnedRewrites.get(deployment.id) ?? []);
+      for (let tryNo = 1; ; tryNo++) {
+        const gate = await this.#gate(run, deployment, candidateRecord);
+        if (!gate.ok) {
+          lastError = gate.error;
+          break;
+        }
+        const params: AttemptParams = { probe: gate.probe, rewriteParams: [...rewrite], hedge: false };
+        let outcome: AttemptOutcome<T>;
+        if (hedgeAvailable && tryNo === 1) {
+          hedgeAvailable = false;
+          outcome = await this.#hedged(run, deployment, params, queue, attemptOn, gate.reservation);
+        } else {
+          outcome = await this.#withReservation(gate.reservation, () => attemptOn(deployment, params));
+        }
+        const { record } = outcome;
+        if (outcome.ok) {
+          record.next = 'done';
+          return { value: outcome.value, deployment: this.#deployments.get(record.deployment)!, record };
+        }
+        const error = outcome.error;
+        lastError = error;
+        if (error.kind === 'cancelled' || run.signal.aborted) {
+          record.next = 'give-up';
+          throw run.signal.aborted ? this.#asError(run.signal.reason) : error;
+        }
+
+        // The provider rejected a parameter: same deployment, parameter rewritten, no backoff.
+        if (error.kind === 'unsupported_parameter' && error.param && !rewrite.has(error.param)) {
+          rewrite.add(error.param);
+          this.#learn(deployment.id, error.param);
+          record.next = 'rewrite-and-retry';
+          record.rewrittenParams = [...rewrite];
+          record.delayReason = 'none';
+          continue;
+        }
+
+        const decision = retryDelayMs(error, tryNo, this.#retryConfig(run), this.#random);
+        if (decision.action === 'retry' && this.#retryBudget && !this.#retryBudget.tryAcquireRetry()) {
+          run.trace.retryBudgetDenied++;
+        } else if (decision.action === 'retry') {
+          record.next = 'retry';
+          record.delayBeforeNextMs = decision.delayMs;
+          record.delayReason = decision.reason;
+          await this.clock.sleep(decision.delayMs, run.signal).catch(() => {
+            throw this.#asError(run.signal.reason);
+          });
+          continue;
+        }
+
+        if (!this.#mayFallBack(run, error)) {
+          record.next = 'give-up';
+          throw error;
+        }
+        record.next = 'fallback';
+        const special =
+          error.kind === 'context_overflow'
+            ? { ids: run.route.onContextOverflow, source: 'context-overflow' as const }
+            : error.kind === 'content_filtered'
+              ? { ids: run.route.onContentFiltered, source: 'content-filtered' as const }
+              : undefined;
+        if (special) {
+          const extra = special.ids
+            .filter((id) => !seen.has(id) || !run.trace.attempts.some((a) => a.deployment === id))
+            .map((id) => ({ deployment: this.#deployments.get(id)!, source: special.source }));
+          for (const c of extra) seen.add(c.deployment.id);
+          queue.unshift(...extra);
+        }
+        break;
+      }
+    }
+    if (lastError && lastError.kind !== 'circuit_open' && lastError.kind !== 'budget_exceeded') {
+      if (run.trace.attempts.length > 0) {
+        const last = run.trace.attempts.at(-1)!;
+        if (last.next === 'fallback') last.next = 'give-up';
+      }
+    }
+    throw (
+      lastError ??
+      new SwitchyardError('bad_request', { message: `route "${run.route.name}" has no usable deployment` })
+    );
+  }
+
+  /** Pre-call checks for one attempt: breaker, then budget. */
+  async #gate(
+    run: RequestRun,
+    deployment: DeploymentConfig,
+    candidateRecord: CandidateRecord,
+  ): Promise<
+    { ok: true; probe: boolean; reservation: Reservation | undefined } | { ok: false; error: SwitchyardError }
+  > {
+    const breaker = await this.breakers.acquire(deployment.id);
+    if (!breaker.allowed) {
+      candidateRecord.skipped ??= 'breaker-open';
+      candidateRecord.detail = `breaker open, next probe in ${breaker.retryInMs} ms`;
+      return {
+        ok: false,
+        error: new SwitchyardError('circuit_open', {
+          message: `circuit open for ${deployment.id}`,
+          deployment: deployment.id,
+          retryAfterMs: breaker.retryInMs,
+        }),
+      };
+    }
+    try {
+      const reservation = await this.#reserve(run, deployment);
+      return { ok: true, probe: breaker.probe, reservation };
+    } catch (error) {
+      await this.breakers.release(deployment.id, breaker.probe);
+      const failure = this.#asError(error, deployment);
+      candidateRecord.skipped ??= 'budget';
+      candidateRecord.detail = failure.message;
+      return { ok: false, error: failure };
+    }
+  }
+
+  async #reserve(run: RequestRun, deployment: DeploymentConfig): Promise<Reservation | undefined> {
+    if (this.config.budgets.length === 0) return undefined;
+    const tenant = run.request.tenant ?? 'default';
+    const price = this.#priceOf(deployment);
+    if (!price) return undefined;
+    const maxOut = run.request.maxOutputTokens ?? deployment.maxOutputTokens ?? 4096;
+    const estimate = (run.trace.estimatedInputTokens * price.input + maxOut * price.output) / 1_000_000;
+    return this.budgets.reserve(tenant, estimate);
+  }
+
+  /** Runs an attempt holding a budget reservation, and settles it with the attempt's actual cost. */
+  async #withReservation<T>(
+    reservation: Reservation | undefined,
+    attempt: () => Promise<AttemptOutcome<T>>,
+  ): Promise<AttemptOutcome<T>> {
+    let outcome: AttemptOutcome<T> | undefined;
+    try {
+      outcome = await attempt();
+      return outcome;
+    } finally {
+      if (reservation) await this.budgets.settle(reservation, outcome?.record.costUsd ?? 0);
+    }
+  }
+
+  /**
+   * Hedging: start the primary; if it has not answered after the hedge delay, start a backup on the
+   * next candidate (or the same deployment when it is the only one). The first success wins; the
+   * others are aborted, and what they cost is counted as waste.
+   */
+  async #hedged<T>(
+    run: RequestRun,
+    primary: DeploymentConfig,
+    params: AttemptParams,
+    queue: Candidate[],
+    attemptOn: (deployment: DeploymentConfig, attempt: AttemptParams) => Promise<AttemptOutcome<T>>,
+    reservation: Reservation | undefined,
+  ): Promise<AttemptOutcome<T>> {
+    const hedge = run.policies.hedge;
+    const delayMs =
+      hedge.delay === 'p95' ? await this.#observedP95(primary.id, hedge.fallbackDelayMs) : hedge.delay;
+    const racers: Array<{
+      controller: AbortController;
+      promise: Promise<AttemptOutcome<T>>;
+      deployment: DeploymentConfig;
+    }> = [];
+    const start = (deployment: DeploymentConfig, isHedge: boolean, held: Reservation | undefined) => {
+      const controller = new AbortController();
+      const signal = AbortSignal.any([run.signal, controller.signal]);
+      const promise = this.#withReservation(held, () =>
+        attemptOn(deployment, { ...params, hedge: isHedge, signal, probe: isHedge ? false : params.probe }),
+      );
+      racers.push({ controller, promise, deployment });
+      if (isHedge) run.trace.hedges.push({ at: this.clock.now(), deployment: deployment.id, won: false });
+    };
+    start(primary, false, reservation);
+
+    const pending = new Set<Promise<AttemptOutcome<T>>>([racers[0]!.promise]);
+    let hedgesLeft = hedge.maxHedges;
+    let firstFailure: AttemptFailure | undefined;
+    for (;;) {
+      const timer =
+        hedgesLeft > 0
+          ? this.clock.sleep(delayMs, run.signal).then(
+              () => 'hedge' as const,
+              () => 'aborted' as const,
+            )
+          : undefined;
+      const settled = await Promise.race([
+        ...[...pending].map((p) => p.then((outcome) => ({ p, outcome }))),
+        ...(timer ? [timer] : []),
+      ]);
+      if (settled === 'aborted') continue;
+      if (settled === 'hedge') {
+        hedgesLeft--;
+        const backup = await this.#pickHedgeTarget(run, primary, queue);
+        if (!backup) continue;
+        start(backup.deployment, true, backup.reservation);
+        pending.add(racers.at(-1)!.promise);
+        continue;
+      }
+      pending.delete(settled.p);
+      if (settled.outcome.ok) {
+        const winner = settled.outcome;
+        const hedgeRecord = run.trace.hedges.find(
+          (h) => h.deployment === winner.record.deployment && winner.record.hedge,
+        );
+        if (hedgeRecord) hedgeRecord.won = true;
+        for (const racer of racers) {
+          if (racer.promise !== settled.p) {
+            racer.controller.abort(new SwitchyardError('cancelled', { message: HEDGE_LOST }));
+          }
+        }
+        // Wait for the losers so their cost is known and their breaker slots are released.
+        const losers = await Promise.all([...pending]);
+        for (const loser of losers) {
+          loser.record.outcome = 'aborted';
+          loser.record.next = 'done';
+          run.trace.wastedUsd += loser.record.costUsd;
+        }
+        return winner;
+      }
+      firstFailure ??= settled.outcome;
+      if (pending.size === 0 && hedgesLeft === 0) return firstFailure;
+      if (pending.size === 0) {
+        // Every racer failed before the next hedge was due: no point waiting, let the chain decide.
+        return firstFailure;
+      }
+    }
+  }
+
+  /** The primary's observed p95 latency, once there are enough samples to mean anything. */
+  async #observedP95(deploymentId: string, fallbackDelayMs: number): Promise<number> {
+    const stats = await this.latency.stats(deploymentId);
+    return stats && stats.samples >= MIN_SAMPLES_FOR_P95 ? stats.p95LatencyMs : fallbackDelayMs;
+  }
+
+  /** The hedge goes to the next candidate that passes its gate, else to the primary again. */
+  async #pickHedgeTarget(
+    run: RequestRun,
+    primary: DeploymentConfig,
+    queue: Candidate[],
+  ): Promise<{ deployment: DeploymentConfig; reservation: Reservation | undefined } | undefined> {
+    const options = [...queue.map((c) => c.deployment), primary];
+    for (const deployment of options) {
+      if (this.#contextWindowSkip(run, deployment)) continue;
+      const record: CandidateRecord = { deployment: deployment.id, source: 'route' };
+      const gate = await this.#gate(run, deployment, record);
+      if (!gate.ok) continue;
+      if (gate.probe) {
+        // A half-open breaker's single probe is not spent on a hedge.
+        await this.breakers.release(deployment.id, true);
+        if (gate.reservation) await this.budgets.release(gate.reservation);
+        continue;
+      }
+      return { deployment, reservation: gate.reservation };
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // One attempt.
+
+  async #attemptComplete(
+    run: RequestRun,
+    deployment: DeploymentConfig,
+    params: AttemptParams,
+  ): Promise<AttemptOutcome<ProviderResult>> {
+    const record = this.#openAttempt(run, deployment, params);
+    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
+      streaming: false,
+    });
+    try {
+      const result = await this.#adapter(deployment).complete(run.request, {
+        signal: deadline.signal,
+        onResponseHeaders: () => deadline.headersReceived(),
+        rewriteParams: params.rewriteParams,
+      });
+      record.ttftMs = this.clock.now() - record.startedAt;
+      const cost = this.#costOf(deployment, result.usage);
+      const filtered = this.#filteredError(run, deployment, result);
+      if (filtered) {
+        this.#settleAttempt(record, 'error', cost, result.usage, filtered);
+        run.trace.wastedUsd += cost;
+        await this.breakers.release(deployment.id, params.probe);
+        return { ok: false, error: filtered, record };
+      }
+      this.#settleAttempt(record, 'success', cost, result.usage);
+      await this.breakers.record(deployment.id, 'success', params.probe);
+      // Non-streamed calls say nothing about time to first token: record latency only.
+      await this.latency.record(deployment.id, { latencyMs: record.endedAt - record.startedAt });
+      return { ok: true, value: result, record };
+    } catch (thrown) {
+      const error = this.#asError(thrown, deployment, deadline.signal);
+      return this.#failAttempt(record, error, params, this.#hedgeLossCost(run, deployment, error));
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  /** Opens a stream and reads until its first token; that commits the request to this deployment. */
+  async #attemptStreamHead(
+    run: RequestRun,
+    deployment: DeploymentConfig,
+    params: AttemptParams,
+  ): Promise<AttemptOutcome<CommittedStream>> {
+    const record = this.#openAttempt(run, deployment, params);
+    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
+      streaming: true,
+    });
+    let iterator: AsyncIterator<ProviderStreamEvent> | undefined;
+    try {
+      iterator = this.#adapter(deployment)
+        .stream(run.request, {
+          signal: deadline.signal,
+          onResponseHeaders: () => deadline.headersReceived(),
+          rewriteParams: params.rewriteParams,
+        })
+        [Symbol.asyncIterator]();
+      const head: ProviderStreamEvent[] = [];
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) {
+          throw new SwitchyardError('network', {
+            message: 'stream ended before its first token',
+            deployment: deployment.id,
+            provider: deployment.provider,
+          });
+        }
+        deadline.chunkReceived();
+        head.push(next.value);
+        if (
+          next.value.type === 'text-delta' ||
+          next.value.type === 'tool-call' ||
+          next.value.type === 'finish'
+        )
+          break;
+      }
+      record.ttftMs = this.clock.now() - record.startedAt;
+      // The record stays open until the stream ends; stream() settles it.
+      return { ok: true, value: { head, rest: iterator, deadline }, record };
+    } catch (thrown) {
+      deadline.dispose();
+      await iterator?.return?.().catch(() => undefined);
+      const error = this.#asError(thrown, deployment, deadline.signal);
+      return this.#failAttempt(record, error, params, 0);
+    }
+  }
+
+  #openAttempt(run: RequestRun, deployment: DeploymentConfig, params: AttemptParams): AttemptRecord {
+    run.attemptCount++;
+    const record: AttemptRecord = {
+      n: run.attemptCount,
+      deployment: deployment.id,
+      provider: deployment.provider,
+      model: deployment.model,
+      startedAt: this.clock.now(),
+      endedAt: this.clock.now(),
+      outcome: 'error',
+      costUsd: 0,
+      ...(params.hedge ? { hedge: true } : {}),
+      ...(params.probe ? { probe: true } : {}),
+      ...(params.rewriteParams.length > 0 ? { rewrittenParams: [...params.rewriteParams] } : {}),
+    };
+    run.trace.attempts.push(record);
+    return record;
+  }
+
+  async #failAttempt(
+    record: AttemptRecord,
+    error: SwitchyardError,
+    params: AttemptParams,
+    cost: number,
+  ): Promise<AttemptFailure> {
+    const aborted = error.kind === 'cancelled';
+    this.#settleAttempt(record, aborted ? 'aborted' : 'error', cost, undefined, error);
+    if (!aborted && this.breakers.countsAsFailure(error))
+      await this.breakers.record(record.deployment, 'failure', params.probe);
+    else await this.breakers.release(record.deployment, params.probe);
+    return { ok: false, error, record };
+  }
+
+  #settleAttempt(
+    record: AttemptRecord,
+    outcome: AttemptRecord['outcome'],
+    cost: number,
+    usage: Usage | undefined,
+    error?: SwitchyardError,
+  ): void {
+    record.endedAt = this.clock.now();
+    record.outcome = outcome;
+    record.costUsd = cost;
+    if (usage) record.usage = usage;
+    if (error) {
+      record.errorKind = error.kind;
+      record.error = error.toJSON();
+      if (error.status !== undefined) record.status = error.status;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers.
+
+  #startRun(request: ChatRequest, stream: boolean, callerSignal: AbortSignal | undefined): RequestRun {
+    const route = resolveRoute(this.config, request);
+    const policies = mergePolicies(this.config.policies, route.policies);
+    const now = this.clock.now();
+    const totalController = new AbortController();
+    const cancelTotal = this.clock.setTimer(policies.timeouts.totalMs, () =>
+      totalController.abort(
+        new SwitchyardError('timeout', {
+          message: `request exceeded its total deadline of ${policies.timeouts.totalMs} ms`,
+          timeoutPhase: 'total',
+        }),
+      ),
+    );
+    const signal = callerSignal
+      ? AbortSignal.any([callerSignal, totalController.signal])
+      : totalController.signal;
+    this.#retryBudget?.recordRequest();
+    const trace: DecisionTrace = {
+      id: this.#newId(),
+      route: route.name,
+      stream,
+      ...(request.tenant ? { tenant: request.tenant } : {}),
+      tags: request.tags ?? [],
+      ...(request.task ? { task: request.task } : {}),
+      ...(request.tier ? { tier: request.tier } : {}),
+      startedAt: now,
+      estimatedInputTokens: estimateInputTokens(request),
+      cache: 'off',
+      candidates: [],
+      attempts: [],
+      hedges: [],
+      retryBudgetDenied: 0,
+      costUsd: 0,
+      wastedUsd: 0,
+    };
+    const run: RequestRun = { request, route, policies, trace, signal, attemptCount: 0 };
+    this.#cancelTotal.set(run, cancelTotal);
+    return run;
+  }
+
+  readonly #cancelTotal = new WeakMap<RequestRun, () => void>();
+
+  #finishRun(run: RequestRun): void {
+    this.#cancelTotal.get(run)?.();
+    const trace = run.trace;
+    trace.endedAt = this.clock.now();
+    trace.costUsd = trace.attempts.reduce((sum, a) => sum + a.costUsd, 0);
+    emitSpans(this.#tracer, trace);
+    for (const listener of this.#listeners) listener(trace);
+  }
+
+  async #initialCandidates(run: RequestRun): Promise<Candidate[]> {
+    const { route } = run;
+    const routeDeployments = route.deployments.map((id) => this.#deployments.get(id)!);
+    const latencies = new Map<string, number | undefined>();
+    if (route.strategy === 'least-latency') {
+      for (const d of routeDeployments) latencies.set(d.id, (await this.latency.stats(d.id))?.ewmaLatencyMs);
+    }
+    const rr = this.#roundRobin.get(route.name) ?? 0;
+    if (route.strategy === 'round-robin') this.#roundRobin.set(route.name, rr + 1);
+    const ordered = orderDeployments(route, routeDeployments, {
+      random: this.#random,
+      roundRobinIndex: rr,
+      latencyMs: (id) => latencies.get(id),
+      costUsd: (d) => {
+        const price = this.#priceOf(d);
+        if (!price) return undefined;
+        const out = run.request.maxOutputTokens ?? 256;
+        return (run.trace.estimatedInputTokens * price.input + out * price.output) / 1_000_000;
+      },
+    });
+    const candidates: Candidate[] = ordered.map((deployment) => ({ deployment, source: 'route' }));
+    for (const id of route.fallbacks) {
+      if (candidates.some((c) => c.deployment.id === id)) continue;
+      candidates.push({ deployment: this.#deployments.get(id)!, source: 'fallback' });
+    }
+    return candidates;
+  }
+
+  #contextWindowSkip(run: RequestRun, deployment: DeploymentConfig): string | undefined {
+    const window = deployment.contextWindow;
+    if (!window) return undefined;
+    const needed = run.trace.estimatedInputTokens + (run.request.maxOutputTokens ?? 0);
+    if (needed <= window) return undefined;
+    return `needs ~${needed} tokens, context window is ${window}`;
+  }
+
+  /** A filtered/refused answer becomes a content_filtered error when the route has somewhere else to go. */
+  #filteredError(
+    run: RequestRun,
+    deployment: DeploymentConfig,
+    result: ProviderResult,
+  ): SwitchyardError | undefined {
+    if (result.finishReason !== 'content_filter' && result.finishReason !== 'refusal') return undefined;
+    if (run.route.onContentFiltered.length === 0) return undefined;
+    return new SwitchyardError('content_filtered', {
+      message: `${deployment.id} answered with finish reason ${result.finishReason}`,
+      deployment: deployment.id,
+      provider: deployment.provider,
+    });
+  }
+
+  #mayFallBack(run: RequestRun, error: SwitchyardError): boolean {
+    const allowed = run.policies.fallbackOn;
+    return allowed ? allowed.includes(error.kind) : error.fallbackable;
+  }
+
+  #retryConfig(run: RequestRun) {
+    return run.policies.retry;
+  }
+
+  #learn(deploymentId: string, param: string): void {
+    const set = this.#learnedRewrites.get(deploymentId) ?? new Set<string>();
+    set.add(param);
+    this.#learnedRewrites.set(deploymentId, set);
+  }
+
+  #adapter(deployment: DeploymentConfig): ProviderAdapter {
+    return this.#adapters.get(deployment.id)!;
+  }
+
+  #priceOf(deployment: DeploymentConfig) {
+    return deployment.price ?? priceFor(deployment.model, this.config.prices);
+  }
+
+  #costOf(deployment: DeploymentConfig, usage: Usage): number {
+    const price = this.#priceOf(deployment);
+    return price ? costUsd(usage, price) : 0;
+  }
+
+  /** An attempt aborted as a hedge loser was still billed for its prompt: count that as its cost. */
+  #hedgeLossCost(run: RequestRun, deployment: DeploymentConfig, error: SwitchyardError): number {
+    if (error.kind !== 'cancelled' || error.message !== HEDGE_LOST) return 0;
+    return this.#costOf(deployment, {
+      inputTokens: run.trace.estimatedInputTokens,
+      outputTokens: 0,
+      cachedInputTokens: 0,
+    });
+  }
+
+  #estimatedUsage(run: RequestRun, text: string): Usage {
+    return {
+      inputTokens: run.trace.estimatedInputTokens,
+      outputTokens:
+        text.length === 0 ? 0 : estimateInputTokens({ messages: [{ role: 'assistant', content: text }] }),
+      cachedInputTokens: 0,
+    };
+  }
+
+  /** Whatever was thrown, as a SwitchyardError (an abort's reason when the router aborted). */
+  #asError(thrown: unknown, deployment?: DeploymentConfig, signal?: AbortSignal): SwitchyardError {
+    if (signal?.aborted && isSwitchyardError(signal.reason)) return withDeployment(signal.reason, deployment);
+    if (isSwitchyardError(thrown)) return withDeployment(thrown, deployment);
+    if (thrown instanceof Error && thrown.name === 'AbortError') {
+      return new SwitchyardError('cancelled', { message: 'request cancelled by the caller', cause: thrown });
+    }
+    return new SwitchyardError('network', {
+      message: thrown instanceof Error ? thrown.message : String(thrown),
+      cause: thrown,
+      ...(deployment ? { deployment: deployment.id, provider: deployment.provider } : {}),
+    });
+  }
+}
+
+interface AttemptParams {
+  probe: boolean;
+  rewriteParams: string[];
+  hedge: boolean;
+  /** A narrower signal for this attempt (hedges can be aborted one by one). */
+  signal?: AbortSignal;
+}
+
+function withDeployment(error: SwitchyardError, deployment: DeploymentConfig | undefined): SwitchyardError {
+  if (deployment && !error.deployment) error.deployment = deployment.id;
+  return error;
+}
+
+/** Route-level policies override the global ones section by section. */
+function mergePolicies(global: PoliciesConfig, route: PolicyOverrides | undefined): PoliciesConfig {
+  if (!route) return global;
+  return {
+    retry: { ...global.retry, ...route.retry },
+    timeouts: { ...global.timeouts, ...route.timeouts },
+    breaker: { ...global.breaker, ...route.breaker },
+    hedge: { ...global.hedge, ...route.hedge },
+    streaming: { ...global.streaming, ...route.streaming },
+    fallbackOn: route.fallbackOn ?? global.fallbackOn,
+  };
+}

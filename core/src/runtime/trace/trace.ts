@@ -1,0 +1,89 @@
+import type { ErrorKind, SwitchyardError } from '../errors.ts';
+import type { Usage } from '../types.ts';
+
+/**
+ * The decision trace: for every request, what the router considered, what it tried, what it
+ * waited for and why, and how it ended. Times are on the router's clock (virtual in scenario runs).
+ * It holds no request content and no keys, so it can go into logs, spans and reports as it is.
+ */
+
+export type SkipReason = 'breaker-open' | 'context-window' | 'budget' | 'unknown-deployment';
+
+export interface CandidateRecord {
+  deployment: string;
+  /** Where it came from: the route's own list, its fallbacks, or a special chain. */
+  source: 'route' | 'fallback' | 'context-overflow' | 'content-filtered';
+  skipped?: SkipReason;
+  detail?: string;
+}
+
+export interface AttemptRecord {
+  /** 1-based, across the whole request. */
+  n: number;
+  deployment: string;
+  provider: string;
+  model: string;
+  startedAt: number;
+  endedAt: number;
+  outcome: 'success' | 'error' | 'aborted';
+  errorKind?: ErrorKind;
+  error?: Record<string, unknown>;
+  status?: number;
+  /** Milliseconds the router waited after this attempt before the next one, and why. */
+  delayBeforeNextMs?: number;
+  delayReason?: 'retry-after' | 'backoff' | 'none';
+  /** What the router decided after this attempt. */
+  next?: 'done' | 'retry' | 'rewrite-and-retry' | 'fallback' | 'give-up';
+  hedge?: boolean;
+  probe?: boolean;
+  rewrittenParams?: string[];
+  ttftMs?: number;
+  usage?: Usage;
+  costUsd: number;
+}
+
+export interface DecisionTrace {
+  id: string;
+  route: string;
+  stream: boolean;
+  tenant?: string;
+  tags: string[];
+  task?: string;
+  tier?: string;
+  startedAt: number;
+  endedAt?: number;
+  estimatedInputTokens: number;
+  cache: 'off' | 'miss' | 'hit' | 'coalesced';
+  candidates: CandidateRecord[];
+  attempts: AttemptRecord[];
+  hedges: Array<{ at: number; deployment: string; won: boolean }>;
+  /** Retries refused by the retry budget. */
+  retryBudgetDenied: number;
+  outcome?: 'success' | 'error';
+  finalDeployment?: string;
+  error?: Record<string, unknown>;
+  /** Total cost of every attempt, winners and losers. */
+  costUsd: number;
+  /** Cost of work that produced nothing used: hedge losers, partial streams that failed. */
+  wastedUsd: number;
+  /** Text already streamed when a stream failed after its first token. */
+  partialTextChars?: number;
+}
+
+export function errorSummary(error: SwitchyardError): Record<string, unknown> {
+  return error.toJSON();
+}
+
+/** A human-readable one-line path: `openai-main ✗ rate_limited (waited 1200 ms) → anthropic ✓ 812 ms $0.0012`. */
+export function formatPath(trace: DecisionTrace): string {
+  const parts = trace.attempts.map((a) => {
+    const took = `${Math.round(a.endedAt - a.startedAt)} ms`;
+    const head = `${a.deployment}${a.hedge ? ' (hedge)' : ''}`;
+    if (a.outcome === 'success') return `${head} ✓ ${took} $${a.costUsd.toFixed(6)}`;
+    const why = a.outcome === 'aborted' ? 'aborted' : `${a.errorKind}${a.status ? ` ${a.status}` : ''}`;
+    const wait = a.delayBeforeNextMs ? `, waited ${a.delayBeforeNextMs} ms (${a.delayReason})` : '';
+    return `${head} ✗ ${why}${wait}`;
+  });
+  if (trace.cache === 'hit') parts.unshift('cache hit');
+  return parts.join(' → ') || '(no attempt)';
+}

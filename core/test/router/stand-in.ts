@@ -1,0 +1,265 @@
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import type { Clock, VirtualClock } from '../../src/runtime/clock.ts';
+
+/**
+ * A scripted OpenAI-compatible stand-in: each origin answers from its own queue of steps (then
+ * with a plain success), and records when (on the router's clock) each call arrived. Issue
+ * "faults" replaces this with the faithful simulator; here the router's decisions are the subject.
+ */
+export type Step =
+  | { kind: 'ok'; text?: string; usage?: { prompt: number; completion: number }; finish?: string }
+  | { kind: 'error'; status: number; body: Record<string, unknown>; headers?: Record<string, string> }
+  | { kind: 'stall-body' }
+  | { kind: 'stream'; chunks: string[]; cut?: boolean; stall?: boolean }
+  | { kind: 'delay-ok'; ms: number; text?: string };
+
+export interface Call {
+  origin: string;
+  at: number;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+const encoder = new TextEncoder();
+
+export function createStandIn(clock: Clock) {
+  const queues = new Map<string, Step[]>();
+  const calls: Call[] = [];
+  const server = setupServer(
+    http.post('http://*/v1/chat/completions', async ({ request }) => {
+      const origin = new URL(request.url).host;
+      const body = (await request.json()) as Record<string, unknown>;
+      calls.push({ origin, at: clock.now(), body, headers: request.headers });
+      const step = queues.get(origin)?.shift() ?? { kind: 'ok' };
+      return respond(step, body, clock, request.signal);
+    }),
+  );
+  return {
+    server,
+    calls,
+    /** Appends steps to an origin's queue (origin = host:port of the deployment's baseURL). */
+    script(origin: string, ...steps: Step[]) {
+      queues.set(origin, [...(queues.get(origin) ?? []), ...steps]);
+    },
+    callsTo(origin: string) {
+      return calls.filter((c) => c.origin === origin);
+    },
+    reset() {
+      queues.clear();
+      calls.length = 0;
+    },
+  };
+}
+
+function completion(text: string, usage = { prompt: 10, completion: 5 }, finish = 'stop', model = 'gpt-4.1') {
+  return {
+    id: 'chatcmpl-standin',
+    object: 'chat.completion',
+    created: 1_767_225_600,
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: text, refusal: null },
+        finish_reason: finish,
+        logprobs: null,
+      },
+    ],
+    usage: {
+      prompt_tokens: usage.prompt,
+      completion_tokens: usage.completion,
+      total_tokens: usage.prompt + usage.completion,
+    },
+  };
+}
+
+async function respond(
+  step: Step,
+  body: Record<string, unknown>,
+  clock: Clock,
+  signal: AbortSignal,
+): Promise<Response> {
+  const model = String(body.model);
+  switch (step.kind) {
+    case 'ok':
+      return HttpResponse.json(
+        completion(step.text ?? 'hello from the stand-in', step.usage, step.finish, model),
+      );
+    case 'delay-ok':
+      await clock.sleep(step.ms, signal).catch(() => undefined);
+      return HttpResponse.json(completion(step.text ?? 'late answer', undefined, 'stop', model));
+    case 'error':
+      return HttpResponse.json(step.body, { status: step.status, headers: step.headers ?? {} });
+    case 'stall-body':
+      // Headers now, then a body that never completes.
+      return new HttpResponse(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(encoder.encode('{"id":"chatcmpl-stall","choices":['));
+          },
+        }),
+        { headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+      );
+    case 'stream': {
+      // MSW hands the client its headers only with the first body bytes; real servers send them at
+      // once. An SSE comment (ignored by every SSE parser) makes the headers arrive like they would.
+      const chunks = [': stream open\n\n'];
+      chunks.push(
+        ...step.chunks.map((text, i) =>
+          sseEvent({
+            id: 'chatcmpl-s',
+            object: 'chat.completion.chunk',
+            created: 1_767_225_600,
+            model,
+            choices: [
+              {
+                index: 0,
+                delta: i === 0 ? { role: 'assistant', content: text } : { content: text },
+                finish_reason: null,
+              },
+            ],
+          }),
+        ),
+      );
+      if (!step.cut && !step.stall) {
+        chunks.push(
+          sseEvent({
+            id: 'chatcmpl-s',
+            object: 'chat.completion.chunk',
+            created: 1,
+            model,
+            choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+          }),
+          sseEvent({
+            id: 'chatcmpl-s',
+            object: 'chat.completion.chunk',
+            created: 1,
+            model,
+            choices: [],
+            usage: {
+              prompt_tokens: 10,
+              completion_tokens: step.chunks.length,
+              total_tokens: 10 + step.chunks.length,
+            },
+          }),
+          'data: [DONE]\n\n',
+        );
+      }
+      return new HttpResponse(
+        new ReadableStream({
+          start(controller) {
+            for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
+            if (!step.stall) controller.close();
+          },
+        }),
+        { headers: { 'content-type': 'text/event-stream', 'transfer-encoding': 'chunked' } },
+      );
+    }
+  }
+}
+
+function sseEvent(data: unknown): string {
+  return `data: ${JSON.stringify(data)}\n\n`;
+}
+
+export const rateLimited = (retryAfterSeconds: number): Step => ({
+  kind: 'error',
+  status: 429,
+  headers: { 'retry-after': String(retryAfterSeconds) },
+  body: {
+    error: {
+      message: 'Rate limit reached for gpt-4.1 on requests per min (RPM)',
+      type: 'requests',
+      param: null,
+      code: 'rate_limit_exceeded',
+    },
+  },
+});
+
+export const serverError = (): Step => ({
+  kind: 'error',
+  status: 500,
+  body: {
+    error: {
+      message: 'The server had an error while processing your request.',
+      type: 'server_error',
+      param: null,
+      code: null,
+    },
+  },
+});
+
+export const badRequest = (): Step => ({
+  kind: 'error',
+  status: 400,
+  body: {
+    error: {
+      message: "Invalid value for 'messages'.",
+      type: 'invalid_request_error',
+      param: 'messages',
+      code: null,
+    },
+  },
+});
+
+export const contextOverflow = (): Step => ({
+  kind: 'error',
+  status: 400,
+  body: {
+    error: {
+      message:
+        "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.",
+      type: 'invalid_request_error',
+      param: 'messages',
+      code: 'context_length_exceeded',
+    },
+  },
+});
+
+export const unsupportedMaxTokens = (): Step => ({
+  kind: 'error',
+  status: 400,
+  body: {
+    error: {
+      message:
+        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+      type: 'invalid_request_error',
+      param: 'max_tokens',
+      code: 'unsupported_parameter',
+    },
+  },
+});
+
+/**
+ * Runs `promise` to completion on a virtual clock: lets real I/O settle (no new calls, no new
+ * timers for a few wall-clock ticks), then jumps to the next timer, until the promise settles.
+ */
+export async function drive<T>(
+  clock: VirtualClock,
+  promise: Promise<T>,
+  observe: () => number = () => 0,
+): Promise<T> {
+  let settled = false;
+  promise.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  for (let guard = 0; guard < 10_000 && !settled; guard++) {
+    let stable = 0;
+    let last = '';
+    while (stable < 3 && !settled) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      const now = `${clock.pendingTimers}/${clock.nextTimerAt()}/${observe()}`;
+      stable = now === last ? stable + 1 : 0;
+      last = now;
+    }
+    if (settled) break;
+    if (!(await clock.runNext())) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return promise;
+}
