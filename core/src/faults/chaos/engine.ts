@@ -1,0 +1,107 @@
+/**
+ * The chaos handler: a fetch-style `(Request) => Promise<Response>` that sits in front of an upstream
+ * (the simulator, or a forwarder to a real provider) and injects the faults a plan decides on. It only
+ * needs runtime types and the Clock; delivery (MSW in-process, a socket proxy) wraps it.
+ */
+import type { Clock } from '../../runtime/clock.ts';
+import type { FaultContext, FaultId, TransportFault } from './catalogue.ts';
+import { type ChaosCounters, createPlan, type FaultRule } from './plan.ts';
+import { deriveSeed, mulberry32, randomId } from './prng.ts';
+import { untilAborted } from './streams.ts';
+import { inspectRequest, type Provider } from './wire.ts';
+
+export type Upstream = (request: Request) => Promise<Response>;
+
+export interface InjectionEvent {
+  at: number;
+  ruleId: string;
+  fault: FaultId;
+  provider: Provider;
+  model: string | undefined;
+  endpoint: string;
+  stream: boolean;
+}
+
+export interface ChaosOptions {
+  clock: Clock;
+  seed: number;
+  rules?: FaultRule[];
+  upstream: Upstream;
+  /** Called for each injected fault (for traces and run journals). */
+  onInject?: (event: InjectionEvent) => void;
+}
+
+export interface Chaos {
+  handle(request: Request): Promise<Response>;
+  counters(): ChaosCounters;
+  rules(): FaultRule[];
+  setRules(rules: FaultRule[]): void;
+  reset(): void;
+}
+
+const transportMarks = new WeakMap<Response, TransportFault>();
+
+/**
+ * The transport fault behind a `Response.error()` the chaos handler returned. In-process delivery lets
+ * fetch turn it into a TypeError; the socket proxy reads it and does the real thing (RST, close, FIN).
+ */
+export function transportFaultOf(response: Response): TransportFault | undefined {
+  return transportMarks.get(response);
+}
+
+export function createChaos(options: ChaosOptions): Chaos {
+  const { clock, seed, upstream } = options;
+  const plan = createPlan({ clock, seed, rules: options.rules ?? [] });
+  // Ids come from their own stream so which faults fire never depends on how many ids were minted.
+  let idRandom = mulberry32(deriveSeed(seed, 'request-ids'));
+  const requestId = (provider: Provider): string =>
+    provider === 'anthropic'
+      ? `req_011C${randomId(idRandom, 20)}`
+      : `req_${randomId(idRandom, 32, '0123456789abcdef')}`;
+
+  return {
+    async handle(request) {
+      const info = await inspectRequest(request);
+      const decision = plan.decide(info);
+      const provider = info.provider;
+      if (!decision || !provider) return upstream(request);
+      options.onInject?.({
+        at: clock.now(),
+        ruleId: decision.ruleId,
+        fault: decision.fault.id,
+        provider,
+        model: info.model,
+        endpoint: info.endpoint,
+        stream: info.stream,
+      });
+      const ctx: FaultContext = {
+        info: { ...info, provider },
+        clock,
+        signal: request.signal,
+        requestId: () => requestId(provider),
+      };
+      const action = decision.fault.action(ctx, decision.params);
+      if (action.kind === 'respond') {
+        if (action.delayMs) await clock.sleep(action.delayMs, request.signal);
+        return action.response;
+      }
+      if (action.kind === 'transport') {
+        // Headers never come: only the caller's abort (client timeout, socket closed) ends the wait.
+        if (action.transport === 'no_response') return untilAborted(request.signal);
+        const response = Response.error();
+        transportMarks.set(response, action.transport);
+        return response;
+      }
+      if (action.delayMs) await clock.sleep(action.delayMs, request.signal);
+      const response = await upstream(request);
+      return action.transform ? action.transform(response, ctx) : response;
+    },
+    counters: () => plan.counters(),
+    rules: () => plan.rules(),
+    setRules: (rules) => plan.setRules(rules),
+    reset() {
+      plan.reset();
+      idRandom = mulberry32(deriveSeed(seed, 'request-ids'));
+    },
+  };
+}

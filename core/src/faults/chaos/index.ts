@@ -1,0 +1,30 @@
+/** Fault catalogue, targeting/injection plans and the chaos handler (delivery-agnostic). */
+export type {
+  FaultAction,
+  FaultContext,
+  FaultDefinition,
+  FaultId,
+  FaultParams,
+  ParamSpec,
+  ParamValue,
+  ResponseTransform,
+  TransportFault,
+} from './catalogue.ts';
+export { FAULT_IDS, FAULTS, faultApplies, isFaultId, isTerminalFrame, resolveParams } from './catalogue.ts';
+export type { Chaos, ChaosOptions, InjectionEvent, Upstream } from './engine.ts';
+export { createChaos, transportFaultOf } from './engine.ts';
+export type { ChaosCounters, Decision, FaultPlan, FaultRule, FaultTarget, Injection } from './plan.ts';
+export { createPlan, globMatch, rampRate, targetMatches, validateRules } from './plan.ts';
+export type { Random } from './prng.ts';
+export { deriveSeed as deriveChaosSeed, mulberry32, randomId } from './prng.ts';
+export type { FrameOp, FrameTransform, Framing } from './streams.ts';
+export { delayClose, sliceBytes, stallingBody, transformFrames, untilAborted } from './streams.ts';
+export type { Provider, ProviderErrorSpec, RequestInfo } from './wire.ts';
+export {
+  formatOpenAIDuration,
+  inspectRequest,
+  PROVIDERS,
+  providerErrorResponse,
+  providerOf,
+  rfc3339,
+} from './wire.ts';

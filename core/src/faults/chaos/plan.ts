@@ -1,0 +1,349 @@
+/**
+ * Targeting and injection control: which requests a fault rule hits and when. Decisions depend only on
+ * (seed, request order, clock time): each rule draws from its own seeded PRNG once per request it
+ * matches — whether or not it fires — so one rule's firing never shifts another rule's sequence.
+ */
+import type { Clock } from '../../runtime/clock.ts';
+import {
+  FAULTS,
+  type FaultDefinition,
+  type FaultId,
+  type FaultParams,
+  faultApplies,
+  isFaultId,
+  type ParamValue,
+  resolveParams,
+} from './catalogue.ts';
+import { deriveSeed, mulberry32, type Random } from './prng.ts';
+import { isRecord, PROVIDERS, type Provider, type RequestInfo } from './wire.ts';
+
+export interface FaultTarget {
+  provider?: Provider | Provider[];
+  /** Glob(s) on the request's model: `gpt-4*`, `claude-?-haiku`. */
+  model?: string | string[];
+  /** Exact pathname(s) or globs: `/v1/chat/completions`, `/api/*`. */
+  endpoint?: string | string[];
+  /** true = only streamed calls, false = only non-streamed. */
+  stream?: boolean;
+  match?: {
+    /** Dot paths into the JSON body (`response_format.type`, `messages.0.role`) → value (strings may be globs). */
+    body?: Record<string, ParamValue | null>;
+    /** Header name → glob on its value (Envoy-style header-driven faults). */
+    headers?: Record<string, string>;
+  };
+}
+
+export interface Injection {
+  /** Probability 0..1 for each matching request (default 1). Ignored when `ramp` is set. */
+  rate?: number;
+  /** Only the first N matching requests. */
+  firstN?: number;
+  /** Only every Nth matching request (N, 2N, …). */
+  everyNth?: number;
+  /** Bursts: the first `size` of every `every` matching requests. */
+  burst?: { size: number; every: number };
+  /** Active only while `fromMs <= elapsed < toMs` (relative to the plan's start); recovery after. */
+  window?: { fromMs?: number; toMs?: number };
+  /** Rate moving linearly from `fromRate` at `fromMs` to `toRate` at `toMs` (held constant outside). */
+  ramp?: { fromMs: number; toMs: number; fromRate: number; toRate: number };
+  /** Stop after this many injections (like Envoy's cap on active faults). */
+  maxInjections?: number;
+}
+
+export interface FaultRule {
+  /** Stable name for counters and PRNG derivation (default `<index>:<fault>`). */
+  id?: string;
+  fault: FaultId;
+  params?: Record<string, ParamValue>;
+  target?: FaultTarget;
+  injection?: Injection;
+  /** Polly-style switch (default true). */
+  enabled?: boolean;
+}
+
+export interface Decision {
+  ruleId: string;
+  rule: FaultRule;
+  fault: FaultDefinition;
+  params: FaultParams;
+}
+
+export interface ChaosCounters {
+  startedAt: number;
+  elapsedMs: number;
+  requests: { total: number; byProvider: Record<string, number>; byTarget: Record<string, number> };
+  injected: {
+    total: number;
+    byFault: Record<string, number>;
+    /** `provider/model` → fault id → count. */
+    byTarget: Record<string, Record<string, number>>;
+    byRule: Record<string, number>;
+  };
+  passedThrough: number;
+}
+
+interface RuleState {
+  id: string;
+  rule: FaultRule;
+  params: FaultParams;
+  random: Random;
+  matched: number;
+  injected: number;
+}
+
+function globToRegExp(glob: string): RegExp {
+  const escaped = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${escaped}$`);
+}
+
+export function globMatch(glob: string, value: string): boolean {
+  return globToRegExp(glob).test(value);
+}
+
+const asArray = <T>(value: T | T[] | undefined): T[] | undefined =>
+  value === undefined ? undefined : Array.isArray(value) ? value : [value];
+
+function bodyPath(body: unknown, path: string): unknown {
+  let current = body;
+  for (const key of path.split('.')) {
+    if (Array.isArray(current)) current = current[Number(key)];
+    else if (isRecord(current)) current = current[key];
+    else return undefined;
+  }
+  return current;
+}
+
+/** Whether the rule's target selects this request. */
+export function targetMatches(target: FaultTarget | undefined, info: RequestInfo): boolean {
+  if (!target) return true;
+  const providers = asArray(target.provider);
+  if (providers && (!info.provider || !providers.includes(info.provider))) return false;
+  const models = asArray(target.model);
+  if (models && (info.model === undefined || !models.some((glob) => globMatch(glob, info.model!))))
+    return false;
+  const endpoints = asArray(target.endpoint);
+  if (endpoints && !endpoints.some((glob) => globMatch(glob, info.endpoint))) return false;
+  if (target.stream !== undefined && target.stream !== info.stream) return false;
+  for (const [path, expected] of Object.entries(target.match?.body ?? {})) {
+    const actual = bodyPath(info.body, path);
+    if (typeof expected === 'string' && typeof actual === 'string') {
+      if (!globMatch(expected, actual)) return false;
+    } else if (actual !== expected) return false;
+  }
+  for (const [name, glob] of Object.entries(target.match?.headers ?? {})) {
+    const value = info.headers.get(name);
+    if (value === null || !globMatch(glob, value)) return false;
+  }
+  return true;
+}
+
+export function rampRate(ramp: NonNullable<Injection['ramp']>, elapsedMs: number): number {
+  if (elapsedMs <= ramp.fromMs) return ramp.fromRate;
+  if (elapsedMs >= ramp.toMs) return ramp.toRate;
+  const share = (elapsedMs - ramp.fromMs) / (ramp.toMs - ramp.fromMs);
+  return ramp.fromRate + (ramp.toRate - ramp.fromRate) * share;
+}
+
+/** Whether a rule fires for its n-th matching request (1-based) with this draw at this time. */
+function fires(state: RuleState, n: number, draw: number, elapsedMs: number): boolean {
+  const injection = state.rule.injection ?? {};
+  const { window, firstN, everyNth, burst, maxInjections, ramp } = injection;
+  if (
+    window &&
+    (elapsedMs < (window.fromMs ?? 0) || elapsedMs >= (window.toMs ?? Number.POSITIVE_INFINITY))
+  ) {
+    return false;
+  }
+  if (firstN !== undefined && n > firstN) return false;
+  if (everyNth !== undefined && n % everyNth !== 0) return false;
+  if (burst && (n - 1) % burst.every >= burst.size) return false;
+  if (maxInjections !== undefined && state.injected >= maxInjections) return false;
+  const rate = ramp ? rampRate(ramp, elapsedMs) : (injection.rate ?? 1);
+  return draw < rate;
+}
+
+const bump = (record: Record<string, number>, key: string) => {
+  record[key] = (record[key] ?? 0) + 1;
+};
+
+function emptyCounters(startedAt: number): ChaosCounters {
+  return {
+    startedAt,
+    elapsedMs: 0,
+    requests: { total: 0, byProvider: {}, byTarget: {} },
+    injected: { total: 0, byFault: {}, byTarget: {}, byRule: {} },
+    passedThrough: 0,
+  };
+}
+
+export interface FaultPlan {
+  /** Counts the request and returns the fault to inject, if any. Call once per request, in order. */
+  decide(info: RequestInfo): Decision | undefined;
+  counters(): ChaosCounters;
+  rules(): FaultRule[];
+  /** Replaces the rules (validated); per-rule sequences restart, the plan's start time and counters stay. */
+  setRules(rules: FaultRule[]): void;
+  /** Restarts everything: start time = now, counters and per-rule sequences from the seed. */
+  reset(): void;
+}
+
+export function createPlan(options: { clock: Clock; seed: number; rules?: FaultRule[] }): FaultPlan {
+  const { clock, seed } = options;
+  let rules = validateRules(options.rules ?? []);
+  let startedAt = clock.now();
+  let counters = emptyCounters(startedAt);
+  let states: RuleState[] = [];
+
+  const build = () => {
+    states = rules.map((rule, index) => {
+      const id = rule.id ?? `${index}:${rule.fault}`;
+      return {
+        id,
+        rule,
+        params: resolveParams(rule.fault, rule.params),
+        random: mulberry32(deriveSeed(seed, id)),
+        matched: 0,
+        injected: 0,
+      };
+    });
+  };
+  build();
+
+  return {
+    decide(info) {
+      const elapsedMs = clock.now() - startedAt;
+      const targetKey = `${info.provider ?? 'unknown'}/${info.model ?? '*'}`;
+      counters.requests.total++;
+      bump(counters.requests.byProvider, info.provider ?? 'unknown');
+      bump(counters.requests.byTarget, targetKey);
+      let chosen: RuleState | undefined;
+      for (const state of states) {
+        if (state.rule.enabled === false) continue;
+        const fault = FAULTS[state.rule.fault];
+        if (!faultApplies(fault, info) || !targetMatches(state.rule.target, info)) continue;
+        const n = ++state.matched;
+        const draw = state.random();
+        if (chosen) continue;
+        if (fires(state, n, draw, elapsedMs)) {
+          chosen = state;
+          state.injected++;
+        }
+      }
+      if (!chosen) {
+        counters.passedThrough++;
+        return undefined;
+      }
+      const faultId = chosen.rule.fault;
+      counters.injected.total++;
+      bump(counters.injected.byFault, faultId);
+      bump(counters.injected.byRule, chosen.id);
+      counters.injected.byTarget[targetKey] ??= {};
+      bump(counters.injected.byTarget[targetKey], faultId);
+      return { ruleId: chosen.id, rule: chosen.rule, fault: FAULTS[faultId], params: chosen.params };
+    },
+    counters() {
+      return structuredClone({ ...counters, elapsedMs: clock.now() - startedAt });
+    },
+    rules() {
+      return structuredClone(rules);
+    },
+    setRules(next) {
+      rules = validateRules(next);
+      build();
+    },
+    reset() {
+      startedAt = clock.now();
+      counters = emptyCounters(startedAt);
+      build();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// validation (rules arrive as JSON over the admin endpoint)
+
+function fail(where: string, message: string): never {
+  throw new Error(`${where}: ${message}`);
+}
+
+function checkNumber(where: string, value: unknown, min: number, max = Number.POSITIVE_INFINITY): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    fail(where, `must be a number in [${min}, ${max}]`);
+  }
+}
+
+function checkStrings(where: string, value: unknown, allowed?: readonly string[]): void {
+  if (value === undefined) return;
+  const list = Array.isArray(value) ? value : [value];
+  for (const item of list) {
+    if (typeof item !== 'string') fail(where, 'must be a string or a list of strings');
+    if (allowed && !allowed.includes(item)) fail(where, `must be one of ${allowed.join(', ')}`);
+  }
+}
+
+/** Checks a rule list (from code or JSON) and returns it; throws an Error naming the first problem. */
+export function validateRules(input: unknown): FaultRule[] {
+  if (!Array.isArray(input)) fail('rules', 'must be an array');
+  const seen = new Set<string>();
+  return input.map((raw, index) => {
+    const where = `rules[${index}]`;
+    if (!isRecord(raw)) fail(where, 'must be an object');
+    const known = ['id', 'fault', 'params', 'target', 'injection', 'enabled'];
+    for (const key of Object.keys(raw)) if (!known.includes(key)) fail(where, `unknown field '${key}'`);
+    if (!isFaultId(raw.fault)) fail(`${where}.fault`, `unknown fault '${String(raw.fault)}'`);
+    if (raw.id !== undefined && typeof raw.id !== 'string') fail(`${where}.id`, 'must be a string');
+    const id = (raw.id as string | undefined) ?? `${index}:${raw.fault}`;
+    if (seen.has(id)) fail(`${where}.id`, `duplicate id '${id}'`);
+    seen.add(id);
+    if (raw.enabled !== undefined && typeof raw.enabled !== 'boolean')
+      fail(`${where}.enabled`, 'must be a boolean');
+    if (raw.params !== undefined && !isRecord(raw.params)) fail(`${where}.params`, 'must be an object');
+    try {
+      resolveParams(raw.fault, raw.params as Record<string, unknown> | undefined);
+    } catch (error) {
+      fail(`${where}.params`, (error as Error).message);
+    }
+    const target = raw.target;
+    if (target !== undefined) {
+      if (!isRecord(target)) fail(`${where}.target`, 'must be an object');
+      checkStrings(`${where}.target.provider`, target.provider, PROVIDERS);
+      checkStrings(`${where}.target.model`, target.model);
+      checkStrings(`${where}.target.endpoint`, target.endpoint);
+      if (target.stream !== undefined && typeof target.stream !== 'boolean')
+        fail(`${where}.target.stream`, 'must be a boolean');
+      if (target.match !== undefined && !isRecord(target.match))
+        fail(`${where}.target.match`, 'must be an object');
+    }
+    const injection = raw.injection;
+    if (injection !== undefined) {
+      if (!isRecord(injection)) fail(`${where}.injection`, 'must be an object');
+      checkNumber(`${where}.injection.rate`, injection.rate, 0, 1);
+      checkNumber(`${where}.injection.firstN`, injection.firstN, 0);
+      checkNumber(`${where}.injection.everyNth`, injection.everyNth, 1);
+      checkNumber(`${where}.injection.maxInjections`, injection.maxInjections, 0);
+      const { burst, window, ramp } = injection;
+      if (burst !== undefined) {
+        if (!isRecord(burst)) fail(`${where}.injection.burst`, 'must be an object');
+        checkNumber(`${where}.injection.burst.size`, burst.size ?? -1, 0);
+        checkNumber(`${where}.injection.burst.every`, burst.every ?? -1, 1);
+      }
+      if (window !== undefined) {
+        if (!isRecord(window)) fail(`${where}.injection.window`, 'must be an object');
+        checkNumber(`${where}.injection.window.fromMs`, window.fromMs, 0);
+        checkNumber(`${where}.injection.window.toMs`, window.toMs, 0);
+      }
+      if (ramp !== undefined) {
+        if (!isRecord(ramp)) fail(`${where}.injection.ramp`, 'must be an object');
+        checkNumber(`${where}.injection.ramp.fromMs`, ramp.fromMs ?? -1, 0);
+        checkNumber(`${where}.injection.ramp.toMs`, ramp.toMs ?? -1, Number(ramp.fromMs) + 1e-9);
+        checkNumber(`${where}.injection.ramp.fromRate`, ramp.fromRate ?? -1, 0, 1);
+        checkNumber(`${where}.injection.ramp.toRate`, ramp.toRate ?? -1, 0, 1);
+      }
+    }
+    return raw as unknown as FaultRule;
+  });
+}

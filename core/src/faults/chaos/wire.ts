@@ -1,0 +1,112 @@
+/**
+ * Wire-level helpers the chaos layer needs: which provider a request is for, what it asks for (model,
+ * stream, JSON mode), and each provider's exact error envelope. Shapes follow
+ * shared/notes/provider-wire-facts.md.
+ */
+
+import { errorResponse, providerOfPath } from '../simulator/index.ts';
+
+export type Provider = 'openai' | 'anthropic' | 'ollama';
+export const PROVIDERS: readonly Provider[] = ['openai', 'anthropic', 'ollama'];
+
+/** Endpoints that generate text (where stream and content faults make sense). */
+const GENERATION_PATHS = new Set(['/v1/chat/completions', '/v1/messages', '/api/chat', '/api/generate']);
+
+/** The simulator's mapping, plus its one header rule: Anthropic's SDK also calls GET /v1/models. */
+export function providerOf(pathname: string, headers?: Headers): Provider | undefined {
+  const byPath = providerOfPath(pathname);
+  if (byPath === 'openai' && pathname.startsWith('/v1/models') && headers?.has('anthropic-version')) {
+    return 'anthropic';
+  }
+  return byPath;
+}
+
+export interface RequestInfo {
+  provider: Provider | undefined;
+  method: string;
+  /** URL pathname, e.g. /v1/chat/completions. */
+  endpoint: string;
+  /** True for chat/messages/generate. */
+  generation: boolean;
+  model: string | undefined;
+  /** Whether the response will be a stream (Ollama streams unless `stream: false`). */
+  stream: boolean;
+  /** JSON mode asked for (OpenAI response_format, Ollama format, Anthropic output_format). */
+  jsonMode: boolean;
+  /** Parsed JSON body, or undefined when absent or not JSON. */
+  body: unknown;
+  headers: Headers;
+}
+
+/** Reads what the chaos layer needs from a request without consuming it (works on a clone). */
+export async function inspectRequest(request: Request): Promise<RequestInfo> {
+  const url = new URL(request.url);
+  const provider = providerOf(url.pathname, request.headers);
+  let body: unknown;
+  if (request.body !== null && request.method !== 'GET' && request.method !== 'HEAD') {
+    try {
+      body = JSON.parse(await request.clone().text());
+    } catch {
+      body = undefined;
+    }
+  }
+  const record = isRecord(body) ? body : {};
+  const generation = GENERATION_PATHS.has(url.pathname);
+  const stream = generation && (provider === 'ollama' ? record.stream !== false : record.stream === true);
+  const responseFormat = isRecord(record.response_format) ? record.response_format.type : undefined;
+  const jsonMode =
+    responseFormat === 'json_object' ||
+    responseFormat === 'json_schema' ||
+    (provider === 'ollama' && record.format !== undefined && record.format !== '') ||
+    (provider === 'anthropic' && record.output_format !== undefined);
+  return {
+    provider,
+    method: request.method,
+    endpoint: url.pathname,
+    generation,
+    model: typeof record.model === 'string' ? record.model : undefined,
+    stream,
+    jsonMode,
+    body,
+    headers: request.headers,
+  };
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export interface ProviderErrorSpec {
+  /** OpenAI `type` / Anthropic `error.type`; ignored by Ollama. */
+  type: string;
+  message: string;
+  /** OpenAI only. */
+  code?: string | null;
+  /** OpenAI only. */
+  param?: string | null;
+  headers?: Record<string, string>;
+  /** Request id to echo (x-request-id for OpenAI, request-id + body request_id for Anthropic). */
+  requestId?: string;
+}
+
+/**
+ * One provider's exact error envelope (the simulator's own builder, so injected and simulated errors
+ * are byte-identical): OpenAI `{"error":{"message","type","param","code"}}`, Anthropic
+ * `{"type":"error","error":{"type","message"},"request_id"}`, Ollama `{"error":"..."}`.
+ */
+export function providerErrorResponse(provider: Provider, status: number, spec: ProviderErrorSpec): Response {
+  return errorResponse(provider, status, spec);
+}
+
+/** Formats a duration the way OpenAI's x-ratelimit-reset-* headers do: 174ms, 1.5s, 6m0s. */
+export function formatOpenAIDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(3))}s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes}m${Number(((ms - minutes * 60_000) / 1000).toFixed(3))}s`;
+}
+
+/** RFC 3339 timestamp (second precision) as in anthropic-ratelimit-*-reset. */
+export function rfc3339(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+}

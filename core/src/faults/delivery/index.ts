@@ -1,0 +1,7 @@
+/** Ways to put the chaos handler in a client's path: in-process (MSW), over a socket, or from a cassette. */
+export type { ChaosMsw, WithChaosOptions } from './msw.ts';
+export { DEFAULT_ORIGINS, withChaos } from './msw.ts';
+export type { ChaosProxy, ChaosProxyOptions } from './proxy-server.ts';
+export { ADMIN_PREFIX, startChaosProxy } from './proxy-server.ts';
+export type { Cassette, Recording, RecordOptions, Replay, ReplayOptions } from './record-replay.ts';
+export { REDACTED, record, redactInteractions, replay, SENSITIVE_HEADERS } from './record-replay.ts';
