@@ -387,6 +387,18 @@ describe('routing strategies', () => {
     expect(primaryShare).toBeLessThan(0.9);
   });
 
+  it('least-latency samples every deployment, then prefers the fastest', async () => {
+    const { router } = makeRouter({
+      routes: [{ name: 'chat', strategy: 'least-latency', deployments: ['primary', 'backup'] }],
+    });
+    standIn.script(PRIMARY, { kind: 'delay-ok', ms: 800 });
+    standIn.script(BACKUP, { kind: 'delay-ok', ms: 100 });
+    const first = await drive(clock, router.complete(ask));
+    const second = await drive(clock, router.complete(ask));
+    expect([first.deployment, second.deployment].sort()).toEqual(['backup', 'primary']);
+    for (let i = 0; i < 3; i++) expect((await drive(clock, router.complete(ask))).deployment).toBe('backup');
+  });
+
   it('routes by task rules from the config', async () => {
     const { router } = makeRouter({
       routes: [
