@@ -3,7 +3,7 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { VirtualClock } from '../../src/runtime/clock.ts';
 import { Router } from '../../src/runtime/router.ts';
 import { createStandIn, drive, serverError } from './stand-in.ts';
@@ -11,9 +11,6 @@ import { createStandIn, drive, serverError } from './stand-in.ts';
 const clock = new VirtualClock();
 const standIn = createStandIn(clock);
 const KEY = 'sk-test-CANARY-otel-0000';
-
-beforeAll(() => standIn.server.listen());
-afterAll(() => standIn.server.close());
 
 it('emits one request span and one GenAI client span per attempt, on the clock, without keys', async () => {
   const exporter = new InMemorySpanExporter();
@@ -40,6 +37,7 @@ it('emits one request span and one GenAI client span per attempt, on the clock, 
       policies: { retry: { maxAttempts: 1 } },
     },
     clock,
+    fetch: standIn.fetch,
     env: { K: KEY },
     tracer: provider.getTracer('test'),
   });

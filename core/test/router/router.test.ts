@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/runtime/clock.ts';
 import type { RouterConfigInput } from '../../src/runtime/config/schema.ts';
 import { SwitchyardError } from '../../src/runtime/errors.ts';
@@ -44,7 +44,14 @@ function makeRouter(overrides: Partial<RouterConfigInput> = {}, random = () => 0
     policies: { retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1_000, retryAfterCapMs: 5_000 } },
     ...overrides,
   };
-  const router = new Router({ config, clock, env, random, newId: () => `t${traces.length + 1}` });
+  const router = new Router({
+    config,
+    clock,
+    env,
+    random,
+    fetch: standIn.fetch,
+    newId: () => `t${traces.length + 1}`,
+  });
   router.onTrace((trace) => traces.push(trace));
   return { router, traces };
 }
@@ -55,12 +62,7 @@ const ask = {
   maxOutputTokens: 50,
 };
 
-beforeAll(() => standIn.server.listen({ onUnhandledFrame: 'error' } as never));
-afterEach(() => {
-  standIn.server.resetHandlers();
-  standIn.reset();
-});
-afterAll(() => standIn.server.close());
+afterEach(() => standIn.reset());
 
 describe('retries', () => {
   it('retries a 429 after exactly its Retry-After delay, on the injected clock', async () => {

@@ -1,11 +1,14 @@
-import { HttpResponse, http } from 'msw';
-import { setupServer } from 'msw/node';
-import type { Clock, VirtualClock } from '../../src/runtime/clock.ts';
+import { type Clock, nextTurn, type VirtualClock } from '../../src/runtime/clock.ts';
 
 /**
  * A scripted OpenAI-compatible stand-in: each origin answers from its own queue of steps (then
- * with a plain success), and records when (on the router's clock) each call arrived. Issue
- * "faults" replaces this with the faithful simulator; here the router's decisions are the subject.
+ * with a plain success), and records when (on the router's clock) each call arrived. The router's
+ * decisions are the subject here; the faithful simulator has its own contract tests.
+ *
+ * It is delivered as the `fetch` the SDKs call (the same in-process delivery scenario runs use):
+ * the real SDKs build real requests and parse real Responses, and with no socket in between every
+ * step is promise-driven, so a virtual clock can be advanced deterministically however loaded the
+ * machine is.
  */
 export type Step =
   | { kind: 'ok'; text?: string; usage?: { prompt: number; completion: number }; finish?: string }
@@ -26,17 +29,20 @@ const encoder = new TextEncoder();
 export function createStandIn(clock: Clock) {
   const queues = new Map<string, Step[]>();
   const calls: Call[] = [];
-  const server = setupServer(
-    http.post('http://*/v1/chat/completions', async ({ request }) => {
-      const origin = new URL(request.url).host;
-      const body = (await request.json()) as Record<string, unknown>;
-      calls.push({ origin, at: clock.now(), body, headers: request.headers });
-      const step = queues.get(origin)?.shift() ?? { kind: 'ok' };
-      return respond(step, body, clock, request.signal);
-    }),
-  );
+  const handle = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    if (request.method !== 'POST' || !url.pathname.endsWith('/chat/completions')) {
+      return Response.json({ error: { message: 'not found' } }, { status: 404 });
+    }
+    const body = (await request.json()) as Record<string, unknown>;
+    calls.push({ origin: url.host, at: clock.now(), body, headers: request.headers });
+    const step = queues.get(url.host)?.shift() ?? { kind: 'ok' };
+    return respond(step, body, clock, request.signal);
+  };
   return {
-    server,
+    /** The fetch to hand the Router: every SDK call lands here. */
+    fetch: ((input: string | URL | Request, init?: RequestInit) =>
+      handle(new Request(input, init))) as typeof fetch,
     calls,
     /** Appends steps to an origin's queue (origin = host:port of the deployment's baseURL). */
     script(origin: string, ...steps: Step[]) {
@@ -83,23 +89,21 @@ async function respond(
   const model = String(body.model);
   switch (step.kind) {
     case 'ok':
-      return HttpResponse.json(
+      return Response.json(
         completion(step.text ?? 'hello from the stand-in', step.usage, step.finish, model),
       );
     case 'delay-ok':
       await clock.sleep(step.ms, signal).catch(() => undefined);
-      return HttpResponse.json(completion(step.text ?? 'late answer', undefined, 'stop', model));
+      return Response.json(completion(step.text ?? 'late answer', undefined, 'stop', model));
     case 'error':
-      return HttpResponse.json(step.body, { status: step.status, headers: step.headers ?? {} });
+      return Response.json(step.body, { status: step.status, headers: step.headers ?? {} });
     case 'stall-body':
       // Headers now, then a body that never completes.
-      return new HttpResponse(
-        new ReadableStream({
-          start(controller) {
-            controller.enqueue(encoder.encode('{"id":"chatcmpl-stall","choices":['));
-          },
-        }),
-        { headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+      return new Response(
+        abortable(signal, (controller) =>
+          controller.enqueue(encoder.encode('{"id":"chatcmpl-stall","choices":[')),
+        ),
+        { headers: { 'content-type': 'application/json' } },
       );
     case 'stream': {
       // MSW hands the client its headers only with the first body bytes; real servers send them at
@@ -146,17 +150,28 @@ async function respond(
           'data: [DONE]\n\n',
         );
       }
-      return new HttpResponse(
-        new ReadableStream({
-          start(controller) {
-            for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
-            if (!step.stall) controller.close();
-          },
+      return new Response(
+        abortable(signal, (controller) => {
+          for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
+          if (!step.stall) controller.close();
         }),
-        { headers: { 'content-type': 'text/event-stream', 'transfer-encoding': 'chunked' } },
+        { headers: { 'content-type': 'text/event-stream' } },
       );
     }
   }
+}
+
+/** A body that errors when the request is aborted, as a socket-backed body would. */
+function abortable(
+  signal: AbortSignal,
+  start: (controller: ReadableStreamDefaultController<Uint8Array>) => void,
+) {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      start(controller);
+      signal.addEventListener('abort', () => controller.error(signal.reason), { once: true });
+    },
+  });
 }
 
 function sseEvent(data: unknown): string {
@@ -232,8 +247,9 @@ export const unsupportedMaxTokens = (): Step => ({
 });
 
 /**
- * Runs `promise` to completion on a virtual clock: lets real I/O settle (no new calls, no new
- * timers for a few wall-clock ticks), then jumps to the next timer, until the promise settles.
+ * Runs `promise` to completion on a virtual clock: lets the event loop settle (no new timer and no
+ * new call for several turns in a row), then jumps to the next timer, until the promise settles.
+ * Delivery is in-process, so "settled" is a property of promise turns, not of wall time.
  */
 export async function drive<T>(
   clock: VirtualClock,
@@ -249,17 +265,17 @@ export async function drive<T>(
       settled = true;
     },
   );
-  for (let guard = 0; guard < 10_000 && !settled; guard++) {
-    let stable = 0;
+  for (let guard = 0; guard < 100_000 && !settled; guard++) {
+    let quiet = 0;
     let last = '';
-    while (stable < 3 && !settled) {
-      await new Promise((resolve) => setTimeout(resolve, 2));
+    while (quiet < 8 && !settled) {
+      await nextTurn();
       const now = `${clock.pendingTimers}/${clock.nextTimerAt()}/${observe()}`;
-      stable = now === last ? stable + 1 : 0;
+      quiet = now === last ? quiet + 1 : 0;
       last = now;
     }
     if (settled) break;
-    if (!(await clock.runNext())) await new Promise((resolve) => setTimeout(resolve, 5));
+    if (!(await clock.runNext(0))) throw new Error('deadlock: the promise is pending and no timer is due');
   }
   return promise;
 }
