@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { mdText, renderMarkdown, renderMarkdownSummary } from '../../src/reports/markdown.ts';
+import { attemptPath, recoveries, summarize } from '../../src/reports/stats.ts';
+import { makeJournal, NASTY, PRIMARY, SECONDARY } from './fixture.ts';
+
+/** The cells of a Markdown table row, split on unescaped pipes. */
+function cells(row: string): string[] {
+  return row
+    .trim()
+    .replace(/^\||\|$/g, '')
+    .split(/(?<!\\)\|/)
+    .map((c) => c.trim());
+}
+
+describe('Markdown summary', () => {
+  it('has the verdict, key figures, a row per hypothesis, faults, and failed hypotheses with examples', () => {
+    const journal = makeJournal();
+    const md = renderMarkdown(journal);
+    const s = summarize(journal);
+    expect(md.split('\n')[0]).toBe(`## ❌ ${journal.scenario.name}`);
+    expect(md).toContain(`**❌ Failed** — ${s.hypotheses.passed} of ${s.hypotheses.total} hypotheses held`);
+
+    const lines = md.split('\n');
+    const figures = cells(lines[lines.indexOf('### Key figures') + 4]!);
+    expect(figures[0]).toBe('300');
+    expect(figures[1]).toBe(`${(s.successRate! * 100).toFixed(1)}% (${s.failures} failed)`);
+    expect(figures).toHaveLength(9);
+
+    const hypothesisRows = lines.filter((l) => /^\| (✅|❌) \|/.test(l));
+    expect(hypothesisRows).toHaveLength(journal.hypotheses.length);
+    for (const row of hypothesisRows) expect(cells(row)).toHaveLength(5);
+
+    expect(md).toContain('### Faults injected');
+    expect(md).toContain('| `openai-503` | service\\_unavailable | `openai-gpt-4o` | 2:00–5:00 |');
+    expect(md).toContain('### Failed hypotheses');
+    const failed = journal.hypotheses.find((h) => !h.passed)!;
+    const example = journal.requests.find((r) => r.id === failed.examples[0])!;
+    expect(md).toContain(`\`${attemptPath(example)}\``);
+  });
+
+  it('neutralises markup and pipes from the journal', () => {
+    const journal = makeJournal({ name: NASTY });
+    journal.hypotheses[0]!.description = 'a | b\nc <b>bold</b>';
+    const md = renderMarkdown(journal);
+    expect(md).not.toContain('<img');
+    expect(md).not.toContain('<script');
+    expect(md).not.toContain('<b>');
+    const row = md.split('\n').find((l) => l.includes('a \\| b'))!;
+    expect(cells(row)).toHaveLength(5);
+    expect(mdText('*x* [y](z) `c`')).toBe('\\*x\\* \\[y\\](z) \\`c\\`');
+  });
+
+  it('says an interrupted run evaluated nothing', () => {
+    const md = renderMarkdown(makeJournal({ interruptAt: 0.4 }));
+    expect(md).toContain('⚠️ Incomplete');
+    expect(md).toContain('_None evaluated: the run did not finish._');
+  });
+
+  it('summarises several runs with links and the failures of each', () => {
+    const md = renderMarkdownSummary(
+      [makeJournal(), makeJournal({ name: 'cut short', interruptAt: 0.2 })],
+      ['a.html', 'b.html'],
+    );
+    expect(md.split('\n')[0]).toBe('## ⚠️ Incomplete: 0 of 2 scenarios passed');
+    expect(md).toContain('| ⚠️ | cut short | not evaluated |');
+    expect(md).toContain('`a.html`');
+    expect(md).toContain('#### Failed hypotheses');
+  });
+});
+
+describe('figures', () => {
+  it('computes recovery, fallbacks and paths from the journal', () => {
+    const journal = makeJournal();
+    const [outage] = recoveries(journal);
+    expect(outage!.fromMs).toBe(120_000);
+    expect(outage!.toMs).toBe(300_000);
+    const closed = journal.breakerTransitions.findLast((t) => t.to === 'closed')!;
+    expect(outage!.breakersClosedAfterMs).toBe(closed.atMs - 300_000);
+    expect(outage!.breakersStillOpen).toEqual([]);
+
+    const retried = journal.requests.find((r) => r.attempts.length === 3 && r.attempts[0]!.status === 503)!;
+    expect(attemptPath(retried)).toMatch(
+      new RegExp(
+        `^${PRIMARY} ✗ 503 · waited 1\\.00 s \\(retry-after\\) → ${PRIMARY} ✗ 503 → ${SECONDARY} ✓ \\d`,
+      ),
+    );
+  });
+});
