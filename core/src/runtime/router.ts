@@ -527,54 +527,67 @@ export class Router {
     const pending = new Set<Promise<AttemptOutcome<T>>>([racers[0]!.promise]);
     let hedgesLeft = hedge.maxHedges;
     let firstFailure: AttemptFailure | undefined;
-    for (;;) {
-      const timer =
-        hedgesLeft > 0
-          ? this.clock.sleep(delayMs, run.signal).then(
-              () => 'hedge' as const,
-              () => 'aborted' as const,
-            )
-          : undefined;
-      const settled = await Promise.race([
-        ...[...pending].map((p) => p.then((outcome) => ({ p, outcome }))),
-        ...(timer ? [timer] : []),
-      ]);
-      if (settled === 'aborted') continue;
-      if (settled === 'hedge') {
-        hedgesLeft--;
-        const backup = await this.#pickHedgeTarget(run, primary, queue);
-        if (!backup) continue;
-        start(backup.deployment, true, backup.reservation);
-        pending.add(racers.at(-1)!.promise);
-        continue;
-      }
-      pending.delete(settled.p);
-      if (settled.outcome.ok) {
-        const winner = settled.outcome;
-        const hedgeRecord = run.trace.hedges.find(
-          (h) => h.deployment === winner.record.deployment && winner.record.hedge,
-        );
-        if (hedgeRecord) hedgeRecord.won = true;
-        for (const racer of racers) {
-          if (racer.promise !== settled.p) {
-            racer.controller.abort(new SwitchyardError('cancelled', { message: HEDGE_LOST }));
+    // One timer per hedge, cancelled when the race ends: no timer outlives the request.
+    const stopTimers = new AbortController();
+    const timerSignal = AbortSignal.any([run.signal, stopTimers.signal]);
+    const armHedge = () =>
+      hedgesLeft > 0
+        ? this.clock.sleep(delayMs, timerSignal).then(
+            () => 'hedge' as const,
+            () => 'aborted' as const,
+          )
+        : undefined;
+    let hedgeTimer = armHedge();
+    try {
+      for (;;) {
+        const settled = await Promise.race([
+          ...[...pending].map((p) => p.then((outcome) => ({ p, outcome }))),
+          ...(hedgeTimer ? [hedgeTimer] : []),
+        ]);
+        if (settled === 'aborted') {
+          // The request was cancelled or ran out of time: no more hedges; the racers see the same
+          // abort and settle, and the loop collects them.
+          hedgesLeft = 0;
+          hedgeTimer = undefined;
+          continue;
+        }
+        if (settled === 'hedge') {
+          hedgesLeft--;
+          const backup = await this.#pickHedgeTarget(run, primary, queue);
+          if (backup) {
+            start(backup.deployment, true, backup.reservation);
+            pending.add(racers.at(-1)!.promise);
           }
+          hedgeTimer = armHedge();
+          continue;
         }
-        // Wait for the losers so their cost is known and their breaker slots are released.
-        const losers = await Promise.all([...pending]);
-        for (const loser of losers) {
-          loser.record.outcome = 'aborted';
-          loser.record.next = 'done';
-          run.trace.wastedUsd += loser.record.costUsd;
+        pending.delete(settled.p);
+        if (settled.outcome.ok) {
+          const winner = settled.outcome;
+          const hedgeRecord = run.trace.hedges.find(
+            (h) => h.deployment === winner.record.deployment && winner.record.hedge,
+          );
+          if (hedgeRecord) hedgeRecord.won = true;
+          for (const racer of racers) {
+            if (racer.promise !== settled.p) {
+              racer.controller.abort(new SwitchyardError('cancelled', { message: HEDGE_LOST }));
+            }
+          }
+          // Wait for the losers so their cost is known and their breaker slots are released.
+          const losers = await Promise.all([...pending]);
+          for (const loser of losers) {
+            loser.record.outcome = 'aborted';
+            loser.record.next = 'done';
+            run.trace.wastedUsd += loser.record.costUsd;
+          }
+          return winner;
         }
-        return winner;
+        firstFailure ??= settled.outcome;
+        // Every racer failed: no point waiting for a hedge, the chain decides what comes next.
+        if (pending.size === 0) return firstFailure;
       }
-      firstFailure ??= settled.outcome;
-      if (pending.size === 0 && hedgesLeft === 0) return firstFailure;
-      if (pending.size === 0) {
-        // Every racer failed before the next hedge was due: no point waiting, let the chain decide.
-        return firstFailure;
-      }
+    } finally {
+      stopTimers.abort();
     }
   }
 

@@ -261,6 +261,35 @@ describe('hedging', () => {
   });
 });
 
+describe('hedging under cancellation', () => {
+  const hedged = () =>
+    makeRouter({
+      routes: [{ name: 'chat', deployments: ['primary', 'backup'] }],
+      policies: { retry: { maxAttempts: 1 }, hedge: { enabled: true, delay: 500 } },
+    });
+
+  it('settles a caller abort while waiting to hedge, and leaves no timer behind', async () => {
+    const { router } = hedged();
+    standIn.script(PRIMARY, { kind: 'delay-ok', ms: 5_000 });
+    const controller = new AbortController();
+    const call = router.complete(ask, { signal: controller.signal });
+    await clock.advance(100);
+    controller.abort();
+    const error = (await drive(clock, call).catch((e: unknown) => e)) as SwitchyardError;
+    expect(error.kind).toBe('cancelled');
+    expect(standIn.callsTo(BACKUP)).toHaveLength(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('does not keep the hedge timer when the primary fails before the hedge is due', async () => {
+    const { router } = hedged();
+    standIn.script(PRIMARY, badRequest());
+    await drive(clock, router.complete(ask)).catch(() => undefined);
+    expect(standIn.callsTo(BACKUP)).toHaveLength(0);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
 describe('fallback chains', () => {
   it('sends a context overflow to the larger-context model', async () => {
     const { router, traces } = makeRouter({
