@@ -1,0 +1,24 @@
+/** Scenario files, their loader, the runner and the hypotheses: the public entry of the scenarios room. */
+export { evaluateHypotheses, inPhase, type JournalParts, pathOf, percentile } from './hypotheses.ts';
+export * from './journal.ts';
+export {
+  defineScenario,
+  loadScenario,
+  type ParsedScenarioSpec,
+  type ParseScenarioOptions,
+  parsePromptFile,
+  parseScenario,
+  parseScenarioSpec,
+  ScenarioError,
+} from './load.ts';
+export {
+  type RunOptions,
+  type RunProgress,
+  runScenario,
+  SCENARIO_API_KEY,
+  toFaultRule,
+  toFaultWindow,
+  toRecord,
+  VIRTUAL_EPOCH_MS,
+} from './runner.ts';
+export * from './schema.ts';

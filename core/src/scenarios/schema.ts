@@ -1,0 +1,394 @@
+import { z } from 'zod';
+import { FAULT_IDS, FAULTS, type FaultId, resolveParams } from '../faults/chaos/catalogue.ts';
+import { PROVIDERS } from '../faults/chaos/wire.ts';
+import { type RouterConfig, routerConfigSchema } from '../runtime/config/schema.ts';
+import { ERROR_KINDS } from '../runtime/errors.ts';
+
+/**
+ * The scenario file format (scenarios/*.yaml): a router config, a load, a fault timeline on a
+ * shared clock, and the hypotheses the run must confirm. `scenarioJsonSchema()` turns this schema
+ * into the JSON Schema editors read through each file's `$schema` line.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Durations: numbers are milliseconds; strings carry a unit ('250ms', '1.5s', '10s', '2m', '1h').
+
+const DURATION_PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** Milliseconds in a duration ('250ms', '10s', '2m', '1h') or a number of ms; undefined if unreadable. */
+export function parseDuration(value: number | string): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
+  const match = DURATION_PATTERN.exec(value);
+  if (!match) return undefined;
+  return Number(match[1]) * UNIT_MS[match[2]!]!;
+}
+
+export const durationSchema = z
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(DURATION_PATTERN, { error: "expected a duration such as '250ms', '10s', '2m' or '1h'" }),
+  ])
+  .meta({ description: "Milliseconds, or a string with a unit: '250ms', '10s', '2m', '1h'." })
+  .transform((value) => parseDuration(value)!);
+
+const share = z.number().min(0).max(1);
+const weight = z.number().nonnegative();
+/** name → relative weight, e.g. `{ acme: 3, globex: 1 }`. */
+const weightsSchema = z.record(z.string().min(1), weight);
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+const intRange = z
+  .tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])
+  .refine(([min, max]) => min <= max, { error: 'the range must be [min, max] with min <= max' });
+
+export const promptSourceSchema = z.union([
+  z.strictObject({
+    /** Faker-made prompts whose length in words is drawn uniformly from [min, max]. */
+    words: intRange,
+    /** Share of these requests that carry a (faker-made) system prompt too. */
+    systemShare: share.default(0),
+    weight: weight.default(1),
+  }),
+  z.strictObject({
+    /** A file of prompts, relative to the scenario file: one per line (.txt), a YAML/JSON list, or JSONL. */
+    file: z.string().min(1),
+    weight: weight.default(1),
+  }),
+]);
+
+export const tagSetSchema = z.strictObject({
+  tags: z.array(z.string().min(1)),
+  weight: weight.default(1),
+});
+
+export const loadSchema = z
+  .strictObject({
+    /** Number of requests to send; with `duration` too, whichever ends first. */
+    requests: z.number().int().positive().optional(),
+    /** How long arrivals go on (simulated time in virtual mode). */
+    duration: durationSchema.optional(),
+    /** Open loop: arrivals per second, whatever the router's latency. */
+    rate: z.number().positive().optional(),
+    /** Open loop: 'poisson' (exponential gaps, seeded) or 'uniform' (fixed gaps). */
+    arrivals: z.enum(['poisson', 'uniform']).default('poisson'),
+    /** Closed loop: this many callers, each sending its next request when the previous one ends. */
+    concurrency: z.number().int().positive().optional(),
+    /** Closed loop: pause between a caller's requests. */
+    thinkTime: durationSchema.optional(),
+    /** The prompt mix; default faker-made prompts of 8 to 60 words. */
+    prompts: z.array(promptSourceSchema).min(1).optional(),
+    /** Share of requests that are streamed. */
+    streamShare: share.default(0),
+    /** Route names (the request's `model`) → weight; default the config's default route. */
+    routes: weightsSchema.optional(),
+    tenants: weightsSchema.optional(),
+    tasks: weightsSchema.optional(),
+    tiers: weightsSchema.optional(),
+    tags: z.array(tagSetSchema).optional(),
+    /** Output token cap per request: a number, or [min, max] drawn per request. */
+    maxOutputTokens: z.union([z.number().int().positive(), intRange]).optional(),
+    /** After arrivals end, how long in-flight requests may still take before the run is cut short. */
+    drainTimeout: durationSchema.default(600_000),
+  })
+  .superRefine((load, ctx) => {
+    if (load.requests === undefined && load.duration === undefined)
+      ctx.addIssue({ code: 'custom', path: ['requests'], message: 'give `requests`, `duration` or both' });
+    if (load.rate !== undefined && load.concurrency !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['concurrency'],
+        message: 'give either `rate` (open loop) or `concurrency` (closed loop), not both',
+      });
+    if (load.rate === undefined && load.concurrency === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rate'],
+        message: 'give `rate` (arrivals per second, open loop) or `concurrency` (closed loop)',
+      });
+  });
+
+// ---------------------------------------------------------------------------------------------
+// Simulator
+
+export const latencyProfileSchema = z.strictObject({
+  ttftMedianMs: z.number().nonnegative().optional(),
+  ttftSigma: z.number().nonnegative().optional(),
+  tokensPerSecond: z.number().nonnegative().optional(),
+  tokensPerSecondSd: z.number().nonnegative().optional(),
+});
+
+export const simulatorSchema = z.strictObject({
+  /** Overrides of the models' latency profiles by model id ('*' = every model); unset fields keep the model's own. */
+  latency: z.record(z.string().min(1), latencyProfileSchema).optional(),
+  /** Simulator seed (default derived from the scenario seed). */
+  seed: z.number().int().optional(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Fault timeline
+
+const oneOrMany = <T extends z.ZodType>(schema: T) => z.union([schema, z.array(schema)]);
+
+export const faultTargetSchema = z.strictObject({
+  provider: oneOrMany(z.enum(PROVIDERS as readonly ['openai', 'anthropic', 'ollama'])).optional(),
+  /** Glob(s) on the model name the provider receives: `gpt-4*`. */
+  model: oneOrMany(z.string().min(1)).optional(),
+  endpoint: oneOrMany(z.string().min(1)).optional(),
+  /** true = only streamed calls, false = only non-streamed. */
+  stream: z.boolean().optional(),
+  match: z
+    .strictObject({
+      body: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])).optional(),
+      headers: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+});
+
+export const faultSchema = z
+  .strictObject({
+    /** Names the rule in counters and reports (default `<index>:<fault>`). */
+    id: z.string().min(1).optional(),
+    fault: z.enum(FAULT_IDS),
+    params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).optional(),
+    target: faultTargetSchema.optional(),
+    /** Probability 0..1 for each matching request (default 1). */
+    rate: share.optional(),
+    firstN: z.number().int().nonnegative().optional(),
+    everyNth: z.number().int().positive().optional(),
+    burst: z
+      .strictObject({ size: z.number().int().nonnegative(), every: z.number().int().positive() })
+      .optional(),
+    maxInjections: z.number().int().nonnegative().optional(),
+    /** The fault window, from the run's start (default: the whole run). */
+    from: durationSchema.optional(),
+    to: durationSchema.optional(),
+    /** Injection rate moving linearly from `fromRate` at `from` to `toRate` at `to`. */
+    ramp: z
+      .strictObject({ from: durationSchema, to: durationSchema, fromRate: share, toRate: share })
+      .optional(),
+    enabled: z.boolean().default(true),
+  })
+  .superRefine((fault, ctx) => {
+    const known = FAULTS[fault.fault as FaultId]?.params ?? {};
+    const given = fault.params ?? {};
+    let unknown = false;
+    for (const name of Object.keys(given)) {
+      if (!(name in known)) {
+        unknown = true;
+        const allowed = Object.keys(known);
+        ctx.addIssue({
+          code: 'custom',
+          path: ['params', name],
+          message: `fault ${fault.fault} has no parameter "${name}"${allowed.length ? ` (it has: ${allowed.join(', ')})` : ' (it takes none)'}`,
+        });
+      }
+    }
+    if (!unknown) {
+      try {
+        resolveParams(fault.fault, given);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        const param = /'([^']+)'/.exec(message)?.[1];
+        ctx.addIssue({
+          code: 'custom',
+          path: param && param in given ? ['params', param] : ['params'],
+          message,
+        });
+      }
+    }
+    if (fault.from !== undefined && fault.to !== undefined && fault.to <= fault.from)
+      ctx.addIssue({ code: 'custom', path: ['to'], message: '`to` must be after `from`' });
+    if (fault.ramp && fault.ramp.to <= fault.ramp.from)
+      ctx.addIssue({ code: 'custom', path: ['ramp', 'to'], message: '`ramp.to` must be after `ramp.from`' });
+    if (fault.ramp && fault.rate !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['rate'], message: 'give either `rate` or `ramp`, not both' });
+  });
+
+// ---------------------------------------------------------------------------------------------
+// Hypotheses
+
+export const PHASES = ['overall', 'before', 'during', 'after'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** Which requests a hypothesis looks at (all of them by default). */
+export const requestFilterSchema = z.strictObject({
+  /** All of these tags must be on the request. */
+  tags: z.array(z.string()).optional(),
+  tenant: z.string().optional(),
+  route: z.string().optional(),
+  stream: z.boolean().optional(),
+});
+
+const common = {
+  /** Names it in reports (default `<index>:<type>`). */
+  id: z.string().min(1).optional(),
+  description: z.string().optional(),
+  /** before/during/after are relative to the union of the fault windows. */
+  phase: z.enum(PHASES).default('overall'),
+  where: requestFilterSchema.optional(),
+};
+
+const breakerKinds = z.array(z.enum(ERROR_KINDS)).optional();
+
+export const hypothesisSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('success_rate'), ...common, atLeast: share }),
+  z.strictObject({
+    type: z.literal('latency'),
+    ...common,
+    percentile: z.enum(['p50', 'p95', 'p99']),
+    /** 'total': from the call to its end; 'ttft': to the first token (streams), to the answer otherwise. */
+    metric: z.enum(['total', 'ttft']).default('total'),
+    atMost: durationSchema,
+    /** Only successful requests count (a fast failure is not a fast answer). */
+    successesOnly: z.boolean().default(true),
+  }),
+  z.strictObject({ type: z.literal('cost_per_success'), ...common, atMostUsd: z.number().nonnegative() }),
+  z.strictObject({
+    type: z.literal('wasted_spend'),
+    ...common,
+    /** Total USD spent on work nobody used (hedge losers, failed partial streams). */
+    atMostUsd: z.number().nonnegative().optional(),
+    /** Or as a share of all spend. */
+    atMostShare: share.optional(),
+  }),
+  z.strictObject({
+    type: z.literal('max_attempts_per_request'),
+    ...common,
+    atMost: z.number().int().positive(),
+  }),
+  z.strictObject({
+    type: z.literal('retry_after_respected'),
+    ...common,
+    /** Slack for clock granularity. */
+    toleranceMs: z.number().nonnegative().default(0),
+  }),
+  z.strictObject({
+    type: z.literal('non_retryable_not_retried'),
+    ...common,
+    /** Error kinds that must never be retried on the same deployment (default: the kinds not retryable by default). */
+    kinds: breakerKinds,
+  }),
+  z.strictObject({
+    type: z.literal('breaker_opens_within'),
+    ...common,
+    /** At most this many consecutive counted failures on a closed breaker. */
+    failures: z.number().int().positive(),
+    deployment: z.string().optional(),
+    /** Error kinds counted as failures (default: the breaker's default count kinds). */
+    kinds: breakerKinds,
+  }),
+  z.strictObject({
+    type: z.literal('breaker_recovers_with_single_probe'),
+    ...common,
+    deployment: z.string().optional(),
+    /** Also require every breaker that opened to be closed again by the end of the run. */
+    mustClose: z.boolean().default(true),
+  }),
+  z.strictObject({
+    type: z.literal('fallback_path'),
+    ...common,
+    /** The deployment matching requests must end on. */
+    deployment: z.string().optional(),
+    /** Or the exact sequence of deployments tried (repeats from retries collapsed). */
+    path: z.array(z.string()).min(1).optional(),
+    /** Share of matching requests that must follow it (default all). */
+    atLeast: share.default(1),
+  }),
+  z.strictObject({ type: z.literal('no_duplicated_text'), ...common }),
+  z.strictObject({
+    type: z.literal('budget_never_exceeded'),
+    ...common,
+    /** Only this tenant's budgets (default all budgets of the config). */
+    tenant: z.string().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('recovery_time'),
+    ...common,
+    /** Time after the fault window until the success rate is back (and stays) at or above `threshold`. */
+    atMost: durationSchema,
+    threshold: share.default(0.95),
+    /** Success rate is measured over buckets of this size (by request start). */
+    bucket: durationSchema.default(10_000),
+  }),
+  z.strictObject({
+    type: z.literal('retries_spread'),
+    ...common,
+    /** At most this many retries may start within any `window` (catches synchronised retry storms). */
+    atMost: z.number().int().positive(),
+    window: durationSchema.default(10),
+  }),
+]);
+
+// ---------------------------------------------------------------------------------------------
+// The scenario
+
+export const routerRefSchema = z.strictObject({
+  /** A router config file, relative to the scenario file. */
+  path: z.string().min(1),
+});
+
+export const scenarioSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z.string().min(1),
+    /** What the scenario proves, in a sentence or two. */
+    description: z.string().min(1),
+    seed: z.number().int().default(1),
+    router: z.union([routerRefSchema, routerConfigSchema]),
+    load: loadSchema,
+    simulator: simulatorSchema.optional(),
+    faults: z.array(faultSchema).default([]),
+    hypotheses: z.array(hypothesisSchema).default([]),
+  })
+  .superRefine((scenario, ctx) => {
+    const ids = new Set<string>();
+    scenario.faults.forEach((fault, i) => {
+      const id = fault.id ?? `${i}:${fault.fault}`;
+      if (ids.has(id))
+        ctx.addIssue({ code: 'custom', path: ['faults', i, 'id'], message: `duplicate fault id "${id}"` });
+      ids.add(id);
+    });
+    const hypothesisIds = new Set<string>();
+    scenario.hypotheses.forEach((h, i) => {
+      const id = h.id ?? `${i}:${h.type}`;
+      if (hypothesisIds.has(id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hypotheses', i, 'id'],
+          message: `duplicate hypothesis id "${id}"`,
+        });
+      hypothesisIds.add(id);
+    });
+  });
+
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+/** A scenario as parsed, before `router.path` is resolved. */
+export type ScenarioSpec = z.output<typeof scenarioSchema>;
+export type LoadSpec = z.output<typeof loadSchema>;
+export type PromptSource = z.output<typeof promptSourceSchema>;
+export type FaultSpec = z.output<typeof faultSchema>;
+export type Hypothesis = z.output<typeof hypothesisSchema>;
+export type HypothesisType = Hypothesis['type'];
+export type RequestFilter = z.output<typeof requestFilterSchema>;
+export type LatencyProfileOverride = z.output<typeof latencyProfileSchema>;
+
+/** A scenario ready to run: the router config resolved and validated, source locations kept. */
+export interface Scenario extends Omit<ScenarioSpec, 'router'> {
+  router: RouterConfig;
+  /** The scenario file ('<inline>' when built in code). */
+  file: string;
+  /** The router config file when `router.path` was used. */
+  routerFile?: string;
+  /** 1-based line of each hypothesis in the file (same order as `hypotheses`). */
+  hypothesisLines?: number[];
+  /** Prompts read from `load.prompts[i].file`, by index in `load.prompts`. */
+  promptFiles?: Record<number, string[]>;
+}
+
+/** The JSON Schema of scenario files (what editors validate against through `$schema`). */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}
