@@ -6,7 +6,7 @@
  *   npm start
  */
 import { formatPath, RealClock, Router } from '@switchyard/core';
-import { createChaos, createSimulator } from '@switchyard/core/faults';
+import { chaosFetch, createChaos, createSimulator } from '@switchyard/core/faults';
 
 const clock = new RealClock();
 const simulator = createSimulator({ clock, seed: 7 });
@@ -36,7 +36,7 @@ const router = new Router({
   clock,
   // The simulator is delivered in-process under the real SDKs; point baseURLs at real providers
   // (and drop `fetch`) to route live traffic.
-  fetch: (input, init) => chaos.handle(new Request(input, init)),
+  fetch: chaosFetch(chaos),
   env: { OPENAI_API_KEY: 'sk-simulated', ANTHROPIC_API_KEY: 'sk-ant-simulated' },
   config: {
     deployments: [

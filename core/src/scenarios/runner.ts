@@ -4,6 +4,7 @@ import { VERSION as OPENAI_VERSION } from 'openai/version';
 import { createChaos } from '../faults/chaos/engine.ts';
 import type { FaultRule, Injection } from '../faults/chaos/plan.ts';
 import { deriveSeed, mulberry32 } from '../faults/chaos/prng.ts';
+import { chaosFetch } from '../faults/delivery/fetch.ts';
 import type { LatencyProfile } from '../faults/simulator/latency.ts';
 import { defaultCatalogue } from '../faults/simulator/models.ts';
 import { createSimulator } from '../faults/simulator/simulator.ts';
@@ -103,8 +104,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     config: withScenarioKeys(scenario.router),
     clock,
     random: mulberry32(deriveSeed(seed, 'router')),
-    fetch: ((input: string | URL | Request, init?: RequestInit) =>
-      chaos.handle(new Request(input, init))) as typeof fetch,
+    fetch: chaosFetch(chaos),
     env: { [KEY_ENV]: SCENARIO_API_KEY },
     newId: () => {
       lastId = `req-${String(++idCounter).padStart(5, '0')}`;

@@ -140,7 +140,11 @@ export function transformFrames(
         }
         if (op?.after === 'error') {
           reader.cancel().catch(() => {});
-          throw new Error('switchyard chaos: stream cut abruptly');
+          // What fetch (undici) raises when the socket dies mid-body: TypeError 'terminated' caused by a
+          // SocketError UND_ERR_SOCKET, so in-process clients see the same error as over a real socket.
+          throw new TypeError('terminated (switchyard chaos: stream cut abruptly)', {
+            cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+          });
         }
         if (op?.after === 'stall') await untilAborted(signal);
       }

@@ -1,4 +1,5 @@
-/** Ways to put the chaos handler in a client's path: in-process (MSW), over a socket, or from a cassette. */
+/** Ways to put the chaos handler in a client's path: as a fetch, in-process (MSW), over a socket, or from a cassette. */
+export { chaosFetch } from './fetch.ts';
 export type { ChaosMsw, WithChaosOptions } from './msw.ts';
 export { DEFAULT_ORIGINS, withChaos } from './msw.ts';
 export type { ChaosProxy, ChaosProxyOptions } from './proxy-server.ts';

@@ -31,8 +31,11 @@ export const SENSITIVE_HEADERS: readonly string[] = [
   'anthropic-organization-id',
 ];
 
-/** Strings shaped like provider keys (OpenAI sk-…, sk-proj-…, Anthropic sk-ant-…). */
-const KEY_PATTERN = /sk-[A-Za-z0-9_-]{8,}/g;
+/**
+ * Strings shaped like provider keys (OpenAI sk-…, sk-proj-…, Anthropic sk-ant-…), including the masked
+ * form OpenAI echoes in a 401 (`sk-****…6f28`), whose visible tail is still key material.
+ */
+const KEY_PATTERN = /sk-[A-Za-z0-9_*-]{8,}/g;
 
 export interface Cassette {
   switchyardCassette: 1;

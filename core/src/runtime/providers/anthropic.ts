@@ -286,6 +286,9 @@ export class AnthropicAdapter implements ProviderAdapter {
           stopped = true;
           break;
       }
+      // message_stop completes the answer: do not wait for the body to close (a slow close would
+      // otherwise run into the idle deadline after the whole answer arrived).
+      if (stopped) break;
     }
     if (!stopped) throw attempt.cut('message_stop');
     yield { type: 'usage', usage: toUsage(usage) };

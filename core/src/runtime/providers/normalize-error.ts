@@ -31,6 +31,10 @@ interface ErrorFacts {
 const CONTEXT_OVERFLOW_PATTERN =
   /prompt is too long|context[ _-]?length|context window|maximum context|exceeds? (the )?(model'?s? )?context|too many tokens|input length exceeds|input is too long/i;
 const UNSUPPORTED_PARAM_PATTERN = /unsupported (parameter|value): '([^']+)'/i;
+/** Anthropic's 400 for a parameter the model does not take: `temperature: Extra inputs are not permitted`. */
+const EXTRA_INPUT_PATTERN = /^([A-Za-z_][\w.]*): Extra inputs are not permitted/;
+/** Ollama's 400 for a capability the model lacks: `registry.ollama.ai/library/x does not support tools`. */
+const OLLAMA_UNSUPPORTED_PATTERN = /\bdoes not support (tools|thinking|insert)$/;
 const NETWORK_CODES = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -154,7 +158,8 @@ function unsupportedParam(facts: ErrorFacts): string | undefined {
     return facts.param ?? UNSUPPORTED_PARAM_PATTERN.exec(facts.message)?.[2];
   }
   const match = UNSUPPORTED_PARAM_PATTERN.exec(facts.message);
-  return match ? (facts.param ?? match[2]) : undefined;
+  if (match) return facts.param ?? match[2];
+  return (EXTRA_INPUT_PATTERN.exec(facts.message) ?? OLLAMA_UNSUPPORTED_PATTERN.exec(facts.message))?.[1];
 }
 
 function retryAfter(facts: ErrorFacts, ctx: NormalizeContext): number | undefined {
