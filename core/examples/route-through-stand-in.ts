@@ -3,7 +3,7 @@
  * OpenAI made to fail. Every request prints its decision trace: what was tried, why it failed, how
  * long the router waited, and where the answer finally came from.
  *
- *   npm start
+ *   npm run example
  */
 import { formatPath, RealClock, Router } from '@switchyard/core';
 import { chaosFetch, createChaos, createSimulator } from '@switchyard/core/faults';

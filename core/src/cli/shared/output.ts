@@ -1,0 +1,99 @@
+import { styleText } from 'node:util';
+import { ConfigError, type ConfigIssue, formatConfigIssue } from '../../runtime/config/errors.ts';
+
+/** Exit codes every command shares. */
+export const EXIT = { ok: 0, failed: 1, badInput: 2, interrupted: 130 } as const;
+
+/** An error that ends the command with a message on stderr and a chosen exit code. */
+export class CliError extends Error {
+  readonly exitCode: number;
+  readonly issues: readonly ConfigIssue[];
+  constructor(message: string, exitCode: number = EXIT.badInput, issues: readonly ConfigIssue[] = []) {
+    super(message);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+    this.issues = issues;
+  }
+}
+
+type Style = Parameters<typeof styleText>[0];
+
+/**
+ * Colour for stdout or stderr: styleText checks that stream (TTY, NO_COLOR, FORCE_COLOR), so piped
+ * output and CI logs stay plain.
+ */
+export function paint(style: Style, text: string, stream: NodeJS.WriteStream = process.stdout): string {
+  return styleText(style, text, { stream });
+}
+
+export const out = (line = ''): void => {
+  process.stdout.write(`${line}\n`);
+};
+export const err = (line = ''): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/** Prints issues as `file:line:column field: message`, one per line, on stderr. */
+export function printIssues(issues: readonly ConfigIssue[]): void {
+  for (const issue of issues) err(paint('red', formatConfigIssue(issue), process.stderr));
+}
+
+/** The located issues of a ConfigError (ScenarioError included), or a single unlocated one. */
+export function issuesOf(error: unknown, file: string): ConfigIssue[] {
+  if (error instanceof ConfigError) return [...error.issues];
+  const message = error instanceof Error ? error.message : String(error);
+  return [{ file, line: 0, column: 0, field: '', message }];
+}
+
+/** Visible width of a string: ANSI escapes take no room. */
+export function visibleLength(text: string): number {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point.
+  return text.replace(/\u001b\[[0-9;]*m/g, '').length;
+}
+
+export function pad(text: string, width: number, align: 'left' | 'right' = 'left'): string {
+  const gap = Math.max(0, width - visibleLength(text));
+  return align === 'left' ? text + ' '.repeat(gap) : ' '.repeat(gap) + text;
+}
+
+/** A plain text table: column widths from the widest cell, numbers right-aligned when asked. */
+export function table(
+  header: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+  align: ReadonlyArray<'left' | 'right'> = [],
+): string {
+  const widths = header.map((h, i) =>
+    Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))),
+  );
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => pad(c, widths[i]!, align[i] ?? 'left'))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** Milliseconds as a short human duration (simulated or wall). */
+export function formatMs(ms: number): string {
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)} s`;
+  // Round once, so 3m59.6s reads 4m00s, never 3m60s.
+  const total = Math.round(ms / 1_000);
+  const minutes = Math.floor(total / 60);
+  const seconds = total % 60;
+  return `${minutes}m${String(seconds).padStart(2, '0')}s`;
+}
+
+export function formatUsd(usd: number): string {
+  return usd === 0 ? '$0' : usd < 0.01 ? `$${usd.toFixed(6)}` : `$${usd.toFixed(4)}`;
+}
+
+/** Parses an integer option, or throws a CliError naming the option. */
+export function intOption(name: string, min = 0): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new CliError(`${name} must be an integer >= ${min}, got "${value}"`);
+    return n;
+  };
+}

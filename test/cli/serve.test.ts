@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, ROOT, runCli } from './helpers.ts';
+
+let child: ChildProcess | undefined;
+afterEach(() => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  child = undefined;
+});
+
+/** Starts `serve` and resolves with its URL once it prints the listening line. */
+function startServe(args: string[]): Promise<{ url: string; output: () => string }> {
+  child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let stdout = '';
+  return new Promise((resolveUrl, reject) => {
+    child!.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+      if (match) resolveUrl({ url: match[1]!, output: () => stdout });
+    });
+    child!.on('error', reject);
+    child!.on('close', (code) => reject(new Error(`serve exited early with ${code}: ${stdout}`)));
+  });
+}
+
+const chat = (url: string) =>
+  fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer sk-test-not-a-real-key', 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: 'gpt-4.1',
+      messages: [{ role: 'user', content: 'hello' }],
+      max_tokens: 16,
+    }),
+  });
+
+describe('switchyard serve', () => {
+  it('serves the simulated providers on a free loopback port and stops on SIGTERM', async () => {
+    const { url, output } = await startServe([]);
+    const response = await chat(url);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { choices: Array<{ message: { content: string } }> };
+    expect(body.choices[0]?.message.content.length).toBeGreaterThan(0);
+    const anthropic = await fetch(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'x-api-key': 'sk-ant-test',
+        'anthropic-version': '2023-06-01',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({
+        model: 'claude-sonnet-4-6',
+        max_tokens: 16,
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+    });
+    expect(anthropic.status).toBe(200);
+    const closed = new Promise<number | null>((r) => child!.on('close', r));
+    child!.kill('SIGTERM');
+    expect(await closed).toBe(0);
+    expect(output()).toContain('stopped');
+  });
+
+  it('applies the fault rules of --config', async () => {
+    const { url } = await startServe(['--config', 'test/cli/fixtures/serve.yaml']);
+    const first = await chat(url);
+    expect(first.status).toBe(429);
+    expect(first.headers.get('retry-after')).toBe('1');
+    await first.body?.cancel();
+    expect((await chat(url)).status).toBe(200);
+  });
+
+  it('rejects a broken --config with file:line:column and exits 2', async () => {
+    const file = join(tmpdir(), `switchyard-serve-${process.pid}.yaml`);
+    await writeFile(file, 'faults:\n  - fault: rate_limit\n    params: { retryAfterMs: soon }\n');
+    const result = await runCli(['serve', '--port', '0', '--config', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${file}:3:`);
+    expect(result.stderr).toContain('faults[0].params.retryAfterMs');
+  });
+});

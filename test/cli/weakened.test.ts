@@ -1,0 +1,76 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers.ts';
+
+/**
+ * The harness must catch a weakened router: each config in scenarios/weakened/ removes one
+ * protection, and the scenarios written for that protection must fail on exactly the hypotheses
+ * that check it, while the default config passes the same scenarios.
+ */
+const CASES = [
+  {
+    config: 'scenarios/weakened/no-jitter.yaml',
+    scenarios: ['scenarios/retry-storm.yaml'],
+    mustFail: { 'retry-storm': ['retries-not-in-lockstep'] },
+  },
+  {
+    config: 'scenarios/weakened/retry-everything.yaml',
+    scenarios: ['scenarios/auth-key-revoked.yaml', 'scenarios/quota-exhausted.yaml'],
+    mustFail: { 'auth-key-revoked': ['auth-never-retried'], 'quota-exhausted': ['quota-never-retried'] },
+  },
+  {
+    config: 'scenarios/weakened/no-breaker.yaml',
+    scenarios: ['scenarios/flapping-provider.yaml', 'scenarios/provider-outage-failover.yaml'],
+    mustFail: { 'flapping-provider': ['breaker-trips'], 'provider-outage-failover': ['breaker-trips'] },
+  },
+] as const;
+
+interface JsonRun {
+  verdict: string;
+  scenarios: Array<{ name: string; verdict: string; hypotheses: Array<{ id: string; passed: boolean }> }>;
+}
+
+let out: string;
+beforeAll(async () => {
+  out = await mkdtemp(join(tmpdir(), 'switchyard-weakened-'));
+});
+afterAll(async () => {
+  await rm(out, { recursive: true, force: true });
+});
+
+describe('weakened router configs are caught', () => {
+  for (const c of CASES) {
+    it(`${c.config} fails ${Object.values(c.mustFail).flat().join(', ')}`, async () => {
+      const result = await runCli([
+        'run',
+        ...c.scenarios,
+        '--router',
+        c.config,
+        '--json',
+        '--out',
+        join(out, c.config),
+      ]);
+      expect(result.code, result.stderr).toBe(1);
+      const run = JSON.parse(result.stdout) as JsonRun;
+      for (const [name, ids] of Object.entries(c.mustFail)) {
+        const scenario = run.scenarios.find((s) => s.name === name)!;
+        expect(scenario.verdict).toBe('failed');
+        for (const id of ids)
+          expect(scenario.hypotheses.find((h) => h.id === id)?.passed, `${name} ${id}`).toBe(false);
+      }
+    }, 240_000);
+  }
+
+  it('the default configs pass the same scenarios', async () => {
+    const scenarios = [...new Set(CASES.flatMap((c) => c.scenarios))];
+    const result = await runCli(['run', ...scenarios, '--json', '--out', join(out, 'default')]);
+    const run = JSON.parse(result.stdout) as JsonRun;
+    const failed = run.scenarios.flatMap((s) =>
+      s.hypotheses.filter((h) => !h.passed).map((h) => `${s.name} ${h.id}`),
+    );
+    expect(failed).toEqual([]);
+    expect(result.code).toBe(0);
+  }, 240_000);
+});
