@@ -249,6 +249,15 @@ export class Router {
           provider: deployment.provider,
         });
       }
+      if (run.request.responseFormat === 'json' && finishEvent.finishReason === 'stop' && !isJson(text)) {
+        // Only knowable at the end: surfaced with what was streamed, like any failure after the first token.
+        throw new SwitchyardError('malformed_response', {
+          message: `${deployment.id} streamed an answer that is not valid JSON although JSON mode was requested`,
+          deployment: deployment.id,
+          provider: deployment.provider,
+          status: 200,
+        });
+      }
       const finalUsage = usage ?? this.#estimatedUsage(run, text);
       const cost = this.#costOf(deployment, finalUsage);
       this.#settleAttempt(record, 'success', cost, finalUsage);
@@ -647,6 +656,14 @@ export class Router {
         await this.breakers.release(deployment.id, params.probe);
         return { ok: false, error: filtered, record };
       }
+      const wrong = this.#wrongAnswer(run, deployment, result);
+      if (wrong) {
+        // Billed, but useless: a failure of the deployment, and its cost is waste.
+        this.#settleAttempt(record, 'error', cost, result.usage, wrong);
+        run.trace.wastedUsd += cost;
+        await this.breakers.record(deployment.id, 'failure', params.probe);
+        return { ok: false, error: wrong, record };
+      }
       this.#settleAttempt(record, 'success', cost, result.usage);
       await this.breakers.record(deployment.id, 'success', params.probe);
       // Non-streamed calls say nothing about time to first token: record latency only.
@@ -697,6 +714,21 @@ export class Router {
           next.value.type === 'finish'
         )
           break;
+      }
+      const first = head.at(-1)!;
+      if (first.type === 'finish') {
+        // Finished before its first token: nothing reached the caller yet, so an empty answer can
+        // still be retried or fall back like any other failed attempt.
+        const usage = head.find((e) => e.type === 'usage')?.usage;
+        const wrong = this.#wrongAnswer(run, deployment, {
+          id: first.id ?? '',
+          text: '',
+          toolCalls: [],
+          finishReason: first.finishReason,
+          usage: usage ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
+          model: first.model ?? deployment.model,
+        });
+        if (wrong) throw wrong;
       }
       record.ttftMs = this.clock.now() - record.startedAt;
       // The record stays open until the stream ends; stream() settles it.
@@ -865,6 +897,33 @@ export class Router {
     });
   }
 
+  /**
+   * "200 but wrong": an answer that says it finished normally yet carries nothing, or that is not
+   * JSON although JSON mode was asked for. Another attempt or provider can fix both, so they become
+   * malformed_response errors instead of successes. A 'length' finish is left to the caller: the
+   * text is cut where the caller's token limit said, and finishReason tells it so.
+   */
+  #wrongAnswer(
+    run: RequestRun,
+    deployment: DeploymentConfig,
+    result: ProviderResult,
+  ): SwitchyardError | undefined {
+    if (result.finishReason !== 'stop' || result.toolCalls.length > 0) return undefined;
+    const problem =
+      result.text.trim() === ''
+        ? 'an empty answer'
+        : run.request.responseFormat === 'json' && !isJson(result.text)
+          ? 'an answer that is not valid JSON although JSON mode was requested'
+          : undefined;
+    if (!problem) return undefined;
+    return new SwitchyardError('malformed_response', {
+      message: `${deployment.id} returned ${problem}`,
+      deployment: deployment.id,
+      provider: deployment.provider,
+      status: 200,
+    });
+  }
+
   #mayFallBack(run: RequestRun, error: SwitchyardError): boolean {
     const allowed = run.policies.fallbackOn;
     return allowed ? allowed.includes(error.kind) : error.fallbackable;
@@ -933,6 +992,15 @@ interface AttemptParams {
   hedge: boolean;
   /** A narrower signal for this attempt (hedges can be aborted one by one). */
   signal?: AbortSignal;
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function withDeployment(error: SwitchyardError, deployment: DeploymentConfig | undefined): SwitchyardError {

@@ -322,6 +322,25 @@ describe('fallback chains', () => {
     expect(traces[0]!.candidates[0]!.skipped).toBe('context-window');
   });
 
+  it('treats an empty answer as a failure and falls back, counting its cost as waste', async () => {
+    const { router, traces } = makeRouter({ policies: { retry: { maxAttempts: 1 } } });
+    standIn.script(PRIMARY, { kind: 'ok', text: '' });
+    const response = await drive(clock, router.complete(ask));
+    expect(response.deployment).toBe('backup');
+    const [empty] = traces[0]!.attempts;
+    expect(empty).toMatchObject({ deployment: 'primary', errorKind: 'malformed_response', next: 'fallback' });
+    expect(traces[0]!.wastedUsd).toBeCloseTo(empty!.costUsd, 12);
+    expect(empty!.costUsd).toBeGreaterThan(0);
+  });
+
+  it('retries an answer that is not JSON although JSON mode was asked for', async () => {
+    const { router, traces } = makeRouter();
+    standIn.script(PRIMARY, { kind: 'ok', text: 'Sure! {"a": 1}' }, { kind: 'ok', text: '{"a": 1}' });
+    const response = await drive(clock, router.complete({ ...ask, responseFormat: 'json' }));
+    expect(JSON.parse(response.text)).toEqual({ a: 1 });
+    expect(traces[0]!.attempts.map((a) => a.errorKind ?? 'ok')).toEqual(['malformed_response', 'ok']);
+  });
+
   it('moves a filtered answer to another provider when the route says so', async () => {
     const { router } = makeRouter({
       routes: [{ name: 'chat', deployments: ['primary'], onContentFiltered: ['backup'] }],

@@ -211,7 +211,13 @@ async function messages(call: Call, countOnly: boolean): Promise<Response> {
     tools: body.tools,
     tool: tool?.name,
   });
-  const generation = generate({ seed, rng: call.rng, maxTokens, stop, ...(tool ? { tool } : {}) });
+  const generation = generate({
+    seed,
+    rng: call.rng,
+    maxTokens,
+    stop,
+    ...(tool ? { tool } : asksForJson(body.system) ? { json: true } : {}),
+  });
 
   const sample = call.latency(modelId, spec);
   const perToken = tokenTimeMs(1, sample);
@@ -328,4 +334,18 @@ async function* streamFrames(call: Call, plan: StreamPlan): AsyncGenerator<strin
   );
   frame += encodeSse({ type: 'message_stop' }, 'message_stop');
   yield frame;
+}
+
+/**
+ * Anthropic has no JSON mode: clients ask for JSON in the system prompt, and Claude follows such an
+ * instruction. The simulator does the same when the system prompt asks for a JSON object.
+ */
+function asksForJson(system: unknown): boolean {
+  const text =
+    typeof system === 'string'
+      ? system
+      : Array.isArray(system)
+        ? system.map((block) => (typeof block?.text === 'string' ? block.text : '')).join('\n')
+        : '';
+  return /\bJSON object\b/i.test(text);
 }
