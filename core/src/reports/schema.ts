@@ -55,6 +55,7 @@ const hypothesisSchema = z.object({
   line: z.number().int().optional(),
   phase: z.enum(['overall', 'before', 'during', 'after']),
   passed: z.boolean(),
+  evaluable: z.literal(false).optional(),
   expected: z.string(),
   actual: z.string(),
   examples: z.array(z.string()),
@@ -84,6 +85,18 @@ export const runJournalSchema = z.object({
   ),
   hypotheses: z.array(hypothesisSchema),
   verdict: z.enum(['passed', 'failed', 'incomplete']),
+  against: z
+    .object({
+      gateway: z.string(),
+      proxy: z.string(),
+      model: z.string().optional(),
+      upstreamCalls: z.number(),
+      otherCalls: z.number(),
+      attributed: z.object({ header: z.number(), prompt: z.number(), time: z.number() }),
+      unattributed: z.number(),
+      ambiguous: z.number(),
+    })
+    .optional(),
 });
 
 /** Raised for a journal that cannot be read: the message names the file and what is wrong with it. */

@@ -1,4 +1,14 @@
 /** Scenario files, their loader, the runner and the hypotheses: the public entry of the scenarios room. */
+export {
+  type AgainstOptions,
+  type AgainstProxy,
+  AgainstSetupError,
+  evaluateAgainst,
+  NOT_OBSERVABLE_PREFIX,
+  REQUEST_ID_HEADER,
+  runAgainst,
+  startAgainstProxy,
+} from './against.ts';
 export { evaluateHypotheses, inPhase, type JournalParts, pathOf, percentile } from './hypotheses.ts';
 export * from './journal.ts';
 export {

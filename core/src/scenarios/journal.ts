@@ -28,6 +28,30 @@ export interface RunJournal {
   breakerTransitions: Array<{ deployment: string; from: string; to: string; atMs: number }>;
   hypotheses: HypothesisResult[];
   verdict: 'passed' | 'failed' | 'incomplete';
+  /** Mode 'against' only: the gateway graded and how its upstream calls were tied to requests. */
+  against?: AgainstSummary;
+}
+
+/**
+ * A `--against` run: the gateway's traffic is seen from outside. Upstream calls are tied to requests
+ * by the x-switchyard-request-id header (if the gateway forwards it), else by the prompt, else by time.
+ */
+export interface AgainstSummary {
+  /** The gateway's base URL the load went to. */
+  gateway: string;
+  /** The chaos proxy the gateway's upstreams pointed at. */
+  proxy: string;
+  /** The model name asked of the gateway, when one was forced (else each request's route name). */
+  model?: string;
+  /** Generation calls (chat, messages, generate) the proxy received during the run. */
+  upstreamCalls: number;
+  /** Other calls (model lists, health checks), not counted as attempts. */
+  otherCalls: number;
+  attributed: { header: number; prompt: number; time: number };
+  /** Calls tied to no request; hypotheses read off the calls are then not evaluable. */
+  unattributed: number;
+  /** Of those, calls whose prompt matched more than one request in flight. */
+  ambiguous: number;
 }
 
 export interface FaultWindow {
@@ -95,6 +119,12 @@ export interface HypothesisResult {
   line?: number;
   phase: 'overall' | 'before' | 'during' | 'after';
   passed: boolean;
+  /**
+   * false when the run could not observe what the hypothesis is about (an --against run cannot see
+   * the gateway's breakers, for one). Such a hypothesis never passes: `passed` is false too, and
+   * `actual` starts with 'not observable in --against mode'.
+   */
+  evaluable?: false;
   expected: string;
   actual: string;
   /** Ids of requests that show the failure. */

@@ -322,7 +322,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       durationMs: wallEnd - wallStart,
     },
     scenario: { name: scenario.name, description: scenario.description, file: scenario.file, seed },
-    versions: versions(),
+    versions: runVersions(),
     mode,
     config: scenario.router,
     durationMs,
@@ -385,7 +385,7 @@ async function drive(clock: DriverClock, options: DriveOptions): Promise<void> {
 // -----------------------------------------------------------------------------------------------
 // Mapping scenario parts onto the runtime and the journal
 
-function latencyOverrides(scenario: Scenario): { latency?: Partial<Record<string, LatencyProfile>> } {
+export function latencyOverrides(scenario: Scenario): { latency?: Partial<Record<string, LatencyProfile>> } {
   const overrides = scenario.simulator?.latency;
   if (!overrides) return {};
   const catalogue = defaultCatalogue();
@@ -548,7 +548,8 @@ export function toRecord(
 
 let cachedVersions: RunJournal['versions'] | undefined;
 
-function versions(): RunJournal['versions'] {
+/** Versions of Switchyard, Node and the SDKs, as journals record them. */
+export function runVersions(): RunJournal['versions'] {
   if (cachedVersions) return cachedVersions;
   const require = createRequire(import.meta.url);
   const read = (name: string): string => {
