@@ -1,0 +1,82 @@
+/**
+ * `npm run test:extension`: the extension's suites in real VS Code.
+ *
+ *   1. bundle (esbuild) and package the .vsix (vsce package --no-dependencies);
+ *   2. the extension-host integration suite under @vscode/test-electron — skipped, saying so, when no
+ *      desktop VS Code is available (set VSCODE_EXECUTABLE_PATH to use a local one);
+ *   3. the same suite inside code-server (installed on demand into
+ *      ${XDG_CACHE_HOME:-$HOME/.cache}/switchyard/code-server);
+ *   4. the UI end-to-end test: the packaged .vsix installed into code-server, driven by Playwright
+ *      in Debian's Chromium, screenshots in reports/test-artifacts/.
+ *
+ * Options: --skip-build, --only=electron|integration|e2e
+ */
+import { execFile } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { runE2E } from '../test/e2e/compare.e2e.ts';
+import { runIntegrationInCodeServer } from '../test/integration-code-server.ts';
+import { runElectron } from '../test/run-electron.ts';
+import { ensureCodeServer } from './code-server.ts';
+
+const run = promisify(execFile);
+const ext = resolve(import.meta.dirname, '..');
+const repo = resolve(ext, '..');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const want = (suite: string) => !only || only.split(',').includes(suite);
+const vsix = join(ext, 'dist-vsix', 'switchyard-vscode.vsix');
+const artifacts = join(repo, 'reports', 'test-artifacts', 'extension');
+
+const results: Array<{ suite: string; status: 'passed' | 'failed' | 'skipped'; note?: string }> = [];
+const t0 = Date.now();
+
+if (!process.argv.includes('--skip-build')) {
+  console.log('› building and packaging the extension');
+  await run(process.execPath, [join(ext, 'scripts', 'build.ts'), '--production'], { cwd: ext });
+  await mkdir(join(ext, 'dist-vsix'), { recursive: true });
+  const vsce = join(repo, 'node_modules', '.bin', 'vsce');
+  const { stdout } = await run(
+    vsce,
+    ['package', '--no-dependencies', '--allow-missing-repository', '-o', vsix],
+    {
+      cwd: ext,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  console.log(stdout.trim().split('\n').at(-1));
+}
+
+if (want('electron')) {
+  const outcome = await runElectron();
+  results.push({ suite: 'integration (@vscode/test-electron)', ...outcome });
+}
+
+let bin: string | undefined;
+if (want('integration') || want('e2e')) bin = await ensureCodeServer();
+
+if (want('integration') && bin) {
+  console.log('› integration suite in code-server');
+  const code = await runIntegrationInCodeServer(bin);
+  results.push({
+    suite: 'integration (code-server)',
+    status: code === 0 ? 'passed' : 'failed',
+    note: `exit ${code}`,
+  });
+}
+
+if (want('e2e') && bin) {
+  console.log('› UI end-to-end in code-server + Playwright + Chromium');
+  await mkdir(artifacts, { recursive: true });
+  try {
+    await runE2E({ bin, vsix, artifacts, log: console.log });
+    results.push({ suite: 'e2e (code-server UI)', status: 'passed', note: `screenshots in ${artifacts}` });
+  } catch (error) {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    results.push({ suite: 'e2e (code-server UI)', status: 'failed', note: `screenshots in ${artifacts}` });
+  }
+}
+
+console.log(`\nswitchyard extension tests (${Math.round((Date.now() - t0) / 1000)} s):`);
+for (const r of results) console.log(`  ${r.status.padEnd(7)} ${r.suite}${r.note ? ` — ${r.note}` : ''}`);
+process.exit(results.some((r) => r.status === 'failed') ? 1 : 0);

@@ -1,0 +1,78 @@
+/**
+ * The scenario report in a webview. The report is self-contained (uPlot inlined) and carries its own
+ * Content-Security-Policy allowing exactly its scripts by hash and no network, so it is shown as it is.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import * as vscode from 'vscode';
+
+export const REPORT_VIEW_TYPE = 'switchyard.report';
+
+export class ReportPanel implements vscode.Disposable {
+  #panel: vscode.WebviewPanel | undefined;
+  #path: string | undefined;
+
+  readonly extensionUri: vscode.Uri;
+  readonly log: vscode.LogOutputChannel;
+
+  constructor(extensionUri: vscode.Uri, log: vscode.LogOutputChannel) {
+    this.extensionUri = extensionUri;
+    this.log = log;
+  }
+
+  get path(): string | undefined {
+    return this.#path;
+  }
+
+  async show(path: string, panel?: vscode.WebviewPanel): Promise<void> {
+    let html: string;
+    try {
+      html = await readFile(path, 'utf8');
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      this.log.error(`cannot open report ${path}: ${why}`);
+      void vscode.window.showErrorMessage(`Switchyard: cannot open the report ${path} (${why})`);
+      return;
+    }
+    if (!/http-equiv="Content-Security-Policy"/i.test(html)) {
+      // Never show a document without a policy: fall back to one that runs nothing.
+      html = html.replace(
+        /<head>/i,
+        `<head><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
+      );
+    }
+    if (panel) {
+      this.#panel?.dispose();
+      this.#panel = panel;
+      this.#wire(panel);
+    }
+    if (!this.#panel) {
+      this.#panel = vscode.window.createWebviewPanel(
+        REPORT_VIEW_TYPE,
+        'Switchyard Report',
+        vscode.ViewColumn.Active,
+        {
+          enableScripts: true,
+          localResourceRoots: [],
+        },
+      );
+      this.#wire(this.#panel);
+    }
+    this.#path = path;
+    this.#panel.title = `Report: ${basename(path, '.html')}`;
+    this.#panel.webview.html = html;
+    this.#panel.reveal(undefined, false);
+  }
+
+  #wire(panel: vscode.WebviewPanel): void {
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'switchyard.svg');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [] };
+    panel.onDidDispose(() => {
+      if (this.#panel === panel) this.#panel = undefined;
+    });
+  }
+
+  dispose(): void {
+    this.#panel?.dispose();
+  }
+}
