@@ -38,8 +38,19 @@ export async function openOffline(browser: Browser, path: string, colorScheme: '
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
   });
+  // CSP violations would also stop a load before it reaches the router: record them too.
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      (window as unknown as { __violations: string[] }).__violations ??= [];
+      (window as unknown as { __violations: string[] }).__violations.push(
+        `${e.violatedDirective} ${e.blockedURI}`,
+      );
+    });
+  });
   await page.goto(pathToFileURL(path).href);
-  return { page, context, blocked, problems };
+  const violations = () =>
+    page.evaluate(() => (window as unknown as { __violations?: string[] }).__violations ?? []);
+  return { page, context, blocked, problems, violations };
 }
 
 /**

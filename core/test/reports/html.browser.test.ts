@@ -2,17 +2,17 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReports, writeSummary } from '../../src/reports/write.ts';
+import { CHROMIUM, chartPixels, launchChromium, openOffline } from './browser-helpers.ts';
 import { makeJournal, NASTY } from './fixture.ts';
 
 /**
  * The HTML report in a real browser: Debian's Chromium, headless, opened from file:// with every
  * network request refused. Skipped only when /usr/bin/chromium is not installed (CI installs it).
  */
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
   console.warn(`[reports] skipping the browser tests: ${CHROMIUM} is missing (apt-get install -y chromium)`);
@@ -25,19 +25,7 @@ describe.skipIf(!hasChromium)('HTML report in Chromium', () => {
   let dir: string;
 
   beforeAll(async () => {
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     dir = await mkdtemp(join(tmpdir(), 'switchyard-html-'));
     await mkdir(ARTIFACTS, { recursive: true });
   }, 60_000);
@@ -47,73 +35,15 @@ describe.skipIf(!hasChromium)('HTML report in Chromium', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /** Opens a file with the network cut off; returns what the page tried to reach and what went wrong. */
-  async function open(path: string, colorScheme: 'light' | 'dark' = 'light') {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme });
-    const page = await context.newPage();
-    const blocked: string[] = [];
-    const problems: string[] = [];
-    await page.route('**', (route) => {
-      const url = route.request().url();
-      if (url.startsWith('file:') || url.startsWith('data:')) return route.continue();
-      blocked.push(url);
-      return route.abort();
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    // CSP violations would also stop a load before it reaches the router: record them too.
-    await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
-        (window as unknown as { __violations: string[] }).__violations ??= [];
-        (window as unknown as { __violations: string[] }).__violations.push(
-          `${e.violatedDirective} ${e.blockedURI}`,
-        );
-      });
-    });
-    await page.goto(pathToFileURL(path).href);
-    const violations = () =>
-      page.evaluate(() => (window as unknown as { __violations?: string[] }).__violations ?? []);
-    return { page, context, blocked, problems, violations };
-  }
-
-  /** Pixels on a chart's canvas in one of the colours only its data is drawn with. */
-  async function dataPixels(page: Page, chart: string): Promise<{ data: number; total: number }> {
-    return page.evaluate((id) => {
-      const el = document.querySelector(`[data-chart="${id}"]`)!;
-      const canvas = el.querySelector('canvas')!;
-      const colors = (JSON.parse(el.getAttribute('data-colors') ?? '[]') as string[]).map((c) => {
-        // Resolve any CSS colour to RGB through a 1×1 canvas.
-        const probe = document.createElement('canvas').getContext('2d')!;
-        probe.fillStyle = c;
-        probe.fillRect(0, 0, 1, 1);
-        return Array.from(probe.getImageData(0, 0, 1, 1).data.slice(0, 3));
-      });
-      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
-      let matching = 0;
-      for (let i = 0; i < data.length; i += 4) {
-        if (data[i + 3]! < 200) continue;
-        for (const [r, g, b] of colors) {
-          if (Math.abs(data[i]! - r!) + Math.abs(data[i + 1]! - g!) + Math.abs(data[i + 2]! - b!) < 40) {
-            matching++;
-            break;
-          }
-        }
-      }
-      return { data: matching, total: canvas.width * canvas.height };
-    }, chart);
-  }
-
   const CHARTS = ['latency', 'ttft', 'outcomes', 'cost', 'breakers'];
 
   it('renders every chart offline, draws data on each canvas, and makes no network request', async () => {
     const { files } = await writeReports(makeJournal(), dir);
     for (const scheme of ['light', 'dark'] as const) {
-      const { page, context, blocked, problems, violations } = await open(files.html, scheme);
+      const { page, context, blocked, problems, violations } = await openOffline(browser, files.html, scheme);
       await page.waitForSelector('html[data-charts-ready="5"]', { timeout: 10_000 });
       for (const chart of CHARTS) {
-        const pixels = await dataPixels(page, chart);
+        const pixels = await chartPixels(page, chart);
         // Axes and grid alone would match none of the data colours; a line or a bar covers hundreds.
         expect(pixels.data, `${chart} chart (${scheme}) has data pixels`).toBeGreaterThan(300);
       }
@@ -135,10 +65,10 @@ describe.skipIf(!hasChromium)('HTML report in Chromium', () => {
       { ...journal, scenario: { ...journal.scenario, name: 'no ttft' } },
       dir,
     );
-    const { page, context } = await open(files.html);
+    const { page, context } = await openOffline(browser, files.html);
     await page.waitForSelector('html[data-charts-ready="5"]');
-    expect((await dataPixels(page, 'ttft')).data).toBeLessThan(50);
-    expect((await dataPixels(page, 'latency')).data).toBeGreaterThan(300);
+    expect((await chartPixels(page, 'ttft')).data).toBeLessThan(50);
+    expect((await chartPixels(page, 'latency')).data).toBeGreaterThan(300);
     await context.close();
   }, 60_000);
 
@@ -147,7 +77,7 @@ describe.skipIf(!hasChromium)('HTML report in Chromium', () => {
     journal.hypotheses[0]!.actual = NASTY;
     journal.faultWindows[0]!.target = NASTY;
     const { files } = await writeReports(journal, dir);
-    const { page, context, blocked, problems, violations } = await open(files.html);
+    const { page, context, blocked, problems, violations } = await openOffline(browser, files.html);
     await page.waitForSelector('html[data-charts-ready="5"]');
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
     expect(await page.locator('#scenario-name').textContent()).toBe(NASTY.replace('\uD800', '\uFFFD'));
@@ -163,13 +93,13 @@ describe.skipIf(!hasChromium)('HTML report in Chromium', () => {
     const journals = [makeJournal(), makeJournal({ name: 'Interrupted run', interruptAt: 0.45 })];
     for (const j of journals) await writeReports(j, dir);
     const { files } = await writeSummary(journals, dir);
-    const { page, context, blocked, problems } = await open(files.html);
+    const { page, context, blocked, problems } = await openOffline(browser, files.html);
     expect(await page.locator('tbody tr').count()).toBe(2);
     await page.locator('a', { hasText: 'Interrupted run' }).click();
     await page.waitForSelector('html[data-charts-ready="5"]');
     expect(await page.locator('#verdict').textContent()).toContain('Incomplete');
     for (const chart of ['latency', 'outcomes', 'breakers']) {
-      expect((await dataPixels(page, chart)).data).toBeGreaterThan(300);
+      expect((await chartPixels(page, chart)).data).toBeGreaterThan(300);
     }
     await page.screenshot({ path: join(ARTIFACTS, 'report-incomplete.png'), fullPage: true });
     expect(blocked).toEqual([]);
