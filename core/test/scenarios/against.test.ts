@@ -29,7 +29,8 @@ const outage = defineScenario({
   seed: 3,
   router,
   simulator: { latency: fast },
-  load: { concurrency: 1, duration: '1500ms', requests: 400, streamShare: 0.5, maxOutputTokens: 24 },
+  // Real time: long enough that a loaded 2-core machine still sends well over the counts asserted below.
+  load: { concurrency: 1, duration: '3s', requests: 400, streamShare: 0.5, maxOutputTokens: 24 },
   faults: [
     {
       id: 'openai-503',
@@ -37,7 +38,7 @@ const outage = defineScenario({
       target: { provider: 'openai' },
       everyNth: 2,
       from: '300ms',
-      to: '1000ms',
+      to: '2500ms',
     },
   ],
   hypotheses: [
