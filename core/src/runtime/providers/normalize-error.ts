@@ -125,9 +125,22 @@ function factsOf(error: unknown, ctx: NormalizeContext): ErrorFacts {
     type: undefined,
     code: undefined,
     param: undefined,
-    message: error instanceof Error ? error.message : String(error),
+    message: error instanceof Error ? error.message : safeString(error),
     requestId,
   };
+}
+
+/**
+ * String(value) that cannot throw: a thrown null-prototype object or one whose toString/
+ * Symbol.toPrimitive throws would otherwise escape the normaliser as a TypeError (found by
+ * core/test/hardening/properties.test.ts).
+ */
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }
 
 function make(

@@ -163,7 +163,13 @@ export class OllamaAdapter implements ProviderAdapter {
       stream: false;
     };
     const response = await attempt.run(() => this.client.chat(body));
-    const raw = response as Partial<OllamaChatResponse> & { error?: unknown };
+    // A 200 whose JSON body is null (or any non-object) must be a malformed_response, not a TypeError
+    // on `raw.error` (found by core/test/hardening/properties.test.ts).
+    const raw = (
+      typeof response === 'object' && response !== null ? response : {}
+    ) as Partial<OllamaChatResponse> & {
+      error?: unknown;
+    };
     if (typeof raw.error === 'string') throw this.payloadError(attempt, raw.error);
     if (!raw.message || typeof raw.message.content !== 'string') {
       throw new SwitchyardError('malformed_response', {

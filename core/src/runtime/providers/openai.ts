@@ -214,6 +214,9 @@ export class OpenAIAdapter implements ProviderAdapter {
     let id: string | undefined;
     let model: string | undefined;
     for await (const chunk of attempt.iterate<ChatCompletionChunk>(sdkStream)) {
+      // The SDK yields whatever JSON a `data:` line held; `data: null` must be skipped like any other
+      // chunk without choices, not crash on `chunk.id` (found by core/test/hardening/properties.test.ts).
+      if (typeof chunk !== 'object' || chunk === null) continue;
       id ??= chunk.id;
       model ??= chunk.model;
       if (chunk.usage) yield { type: 'usage', usage: toUsage(chunk.usage) };
