@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+
+/** A child process we started; stopped by its own pid only. */
+export interface Child {
+  proc: ChildProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+function stopper(proc: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise<void>((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+      const force = setTimeout(() => proc.kill('SIGKILL'), 3_000);
+      proc.once('exit', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      proc.kill('SIGTERM');
+    });
+}
+
+/** Starts `node <script>` that prints `port <n>` on stdout when it listens. */
+export function startNodeServer(
+  script: string,
+  env: Record<string, string> = {},
+  timeoutMs = 15_000,
+): Promise<Child> {
+  const proc = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`${script} did not report its port within ${timeoutMs} ms`));
+    }, timeoutMs);
+    let buffer = '';
+    proc.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const match = /port (\d+)/.exec(buffer);
+      if (match) {
+        clearTimeout(timer);
+        proc.stdout!.removeAllListeners('data');
+        proc.stdout!.resume();
+        resolve({ proc, port: Number(match[1]), stop: stopper(proc) });
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with ${code} before listening`));
+    });
+  });
+}
+
+/** Resolves once 127.0.0.1:port accepts a TCP connection (polling, bounded). */
+export async function waitForPort(port: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** True if something already listens on 127.0.0.1:port. */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+/** Starts the Portkey gateway (its own start script, --headless: no log UI) and waits for port 8787. */
+export async function startPortkey(): Promise<Child> {
+  const port = 8787;
+  if (await portInUse(port))
+    throw new Error('port 8787 is already in use: is another Portkey gateway running?');
+  const script = new URL('../../node_modules/@portkey-ai/gateway/build/start-server.js', import.meta.url)
+    .pathname;
+  const proc = spawn(process.execPath, [script, '--headless'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child: Child = { proc, port, stop: stopper(proc) };
+  try {
+    await waitForPort(port);
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+  return child;
+}

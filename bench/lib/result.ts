@@ -1,0 +1,27 @@
+import { writeFileSync } from 'node:fs';
+
+/**
+ * What one run of one benchmark hands back to bench/run.ts: numeric metrics (the orchestrator takes
+ * the median over repeated runs) plus pass/fail checks and free-form notes.
+ */
+export interface BenchResult {
+  metrics: Record<string, number>;
+  /** Invariants the run asserted (e.g. "no request lost"); any false fails `npm run bench`. */
+  checks: Record<string, boolean>;
+  notes?: Record<string, unknown>;
+}
+
+/** Writes the result where the orchestrator asked (BENCH_OUT), or prints it when run by hand. */
+export function emit(result: BenchResult): void {
+  const out = process.env.BENCH_OUT;
+  if (out) writeFileSync(out, JSON.stringify(result));
+  else console.log(JSON.stringify(result, null, 2));
+}
+
+/** Lets the event loop turn once (I/O callbacks and promise continuations run). */
+export const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Full GC when the process was started with --expose-gc (the orchestrator does), else a no-op. */
+export function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
