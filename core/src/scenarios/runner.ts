@@ -52,6 +52,12 @@ export interface RunOptions {
   quietTurns?: number;
   /** Safety cap on requests for duration-only loads (default 100 000). */
   maxRequests?: number;
+  /**
+   * Live providers instead of the simulator: the router calls each deployment's own base URL with
+   * keys from `env` (as the config names them), and the scenario's faults are injected on the way.
+   * Real time only: real providers cannot follow a virtual clock.
+   */
+  live?: { env: Record<string, string | undefined>; fetch?: typeof fetch };
 }
 
 /** The key every simulated deployment is given: the simulator accepts any non-empty key. */
@@ -79,7 +85,9 @@ class DriverClock extends VirtualClock {
  * as soon as the in-process work has settled: minutes of simulated time take milliseconds.
  */
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<RunJournal> {
-  const mode = options.mode ?? 'virtual';
+  const live = options.live;
+  const mode = options.mode ?? (live ? 'real-time' : 'virtual');
+  if (live && mode === 'virtual') throw new Error('live providers run in real time: use mode "real-time"');
   const seed = options.seed ?? scenario.seed;
   const wallStart = Date.now();
   const driverClock = mode === 'virtual' ? new DriverClock(VIRTUAL_EPOCH_MS) : undefined;
@@ -87,25 +95,28 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const t0 = clock.now();
   const rel = (t: number) => t - t0;
 
-  const simulator = createSimulator({
-    clock,
-    seed: scenario.simulator?.seed ?? deriveSeed(seed, 'simulator'),
-    ...latencyOverrides(scenario),
-  });
+  const liveFetch = live?.fetch ?? ((request: Request) => globalThis.fetch(request));
+  const simulator = live
+    ? undefined
+    : createSimulator({
+        clock,
+        seed: scenario.simulator?.seed ?? deriveSeed(seed, 'simulator'),
+        ...latencyOverrides(scenario),
+      });
   const chaos = createChaos({
     clock,
     seed: deriveSeed(seed, 'chaos'),
     rules: scenario.faults.map(toFaultRule),
-    upstream: (request) => simulator.handle(request),
+    upstream: (request) => (simulator ? simulator.handle(request) : liveFetch(request)),
   });
   let idCounter = 0;
   let lastId = '';
   const router = new Router({
-    config: withScenarioKeys(scenario.router),
+    config: live ? scenario.router : withScenarioKeys(scenario.router),
     clock,
     random: mulberry32(deriveSeed(seed, 'router')),
     fetch: chaosFetch(chaos),
-    env: { [KEY_ENV]: SCENARIO_API_KEY },
+    env: live ? live.env : { [KEY_ENV]: SCENARIO_API_KEY },
     newId: () => {
       lastId = `req-${String(++idCounter).padStart(5, '0')}`;
       return lastId;

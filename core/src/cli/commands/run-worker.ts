@@ -6,7 +6,14 @@ import { parentPort } from 'node:worker_threads';
 import { type RunProgress, runScenario, type Scenario } from '../../scenarios/index.ts';
 
 export type ToWorker =
-  | { type: 'run'; id: number; scenario: Scenario; seed?: number; mode: 'virtual' | 'real-time' }
+  | {
+      type: 'run';
+      id: number;
+      scenario: Scenario;
+      seed?: number;
+      mode: 'virtual' | 'real-time';
+      live?: boolean;
+    }
   | { type: 'abort' };
 
 export type FromWorker =
@@ -30,6 +37,8 @@ port.on('message', (message: ToWorker) => {
   let runError: string | undefined;
   runScenario(message.scenario, {
     mode: message.mode,
+    // Live: keys come from this process's environment, as the router config names them.
+    ...(message.live ? { live: { env: process.env } } : {}),
     signal: controller.signal,
     ...(message.seed !== undefined ? { seed: message.seed } : {}),
     onProgress: (progress) => {

@@ -17,6 +17,7 @@ interface RunOptions {
   router?: string;
   seed?: number;
   realTime?: boolean;
+  live?: boolean;
   concurrency: number;
   json?: boolean;
   against?: string;
@@ -126,7 +127,7 @@ async function runAll(
   const { startJournal, writeReports } = await import('../../reports/index.ts');
   const results: ScenarioResult[] = new Array(scenarios.length);
   const queue = scenarios.map((scenario, id) => ({ scenario, id }));
-  const mode = options.realTime ? 'real-time' : 'virtual';
+  const mode = options.realTime || options.live ? 'real-time' : 'virtual';
   const workerCount = Math.max(1, Math.min(options.concurrency, scenarios.length));
   const workers: Worker[] = [];
 
@@ -160,6 +161,7 @@ async function runAll(
           id: item.id,
           scenario: item.scenario,
           mode,
+          ...(options.live ? { live: true } : {}),
           ...(options.seed !== undefined ? { seed: options.seed } : {}),
         } satisfies ToWorker);
       };
@@ -414,6 +416,10 @@ export function registerRun(program: Command): void {
     .option('--router <file>', 'run every scenario against this router config instead of its own')
     .option('--real-time', 'run on the wall clock instead of the virtual one (as slow as the scenario)')
     .option(
+      '--live',
+      "call the router config's real providers (keys from the environment) instead of the simulator, with the faults injected on the way; implies --real-time",
+    )
+    .option(
       '--concurrency <n>',
       'scenarios run in parallel (worker threads)',
       intOption('--concurrency', 1),
@@ -488,6 +494,8 @@ export function registerRun(program: Command): void {
         if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
           throw new CliError(`--against needs the gateway's http(s) base URL, got "${options.against}"`);
         if (options.realTime) throw new CliError('--against always runs in real time: drop --real-time');
+        if (options.live)
+          throw new CliError('--live and --against do not combine: --against grades a gateway');
       } else if (options.proxyPort !== undefined || options.model !== undefined) {
         throw new CliError('--proxy-port and --model only apply with --against');
       }
