@@ -133,10 +133,23 @@ export async function installExtension(
     [bin, ...baseArgs(home), '--install-extension', vsix],
     {
       maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, ...OFFLINE_ENV },
     },
   );
   return `${stdout}${stderr}`;
 }
+
+/**
+ * code-server queries an extension gallery (open-vsx.org) on its own. Tests send nothing off this
+ * machine, so the gallery is pointed at a closed loopback port: the query fails at once, locally.
+ */
+const OFFLINE_ENV = {
+  EXTENSIONS_GALLERY: JSON.stringify({
+    serviceUrl: 'http://127.0.0.1:1/gallery',
+    itemUrl: 'http://127.0.0.1:1/item',
+    resourceUrlTemplate: 'http://127.0.0.1:1/{publisher}/{name}/{version}/{path}',
+  }),
+};
 
 export async function startCodeServer(bin: string, options: CodeServerOptions): Promise<CodeServer> {
   const home = await prepareHome(options.home, options.settings);
@@ -144,7 +157,7 @@ export async function startCodeServer(bin: string, options: CodeServerOptions): 
   const child: ChildProcess = spawn(
     process.execPath,
     [bin, ...baseArgs(home), ...(options.args ?? []), '--bind-addr', '127.0.0.1:0', options.workspace],
-    { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, ...OFFLINE_ENV, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   const port = await new Promise<number>((resolve, reject) => {
