@@ -279,7 +279,7 @@ export class Router {
         deployment: deployment.id,
         costUsd: cost,
         latencyMs: record.endedAt - run.trace.startedAt,
-        ttftMs: (record.startedAt ?? 0) - run.trace.startedAt + (record.ttftMs ?? 0),
+        ttftMs: record.startedAt - run.trace.startedAt + (record.ttftMs ?? 0),
         cached: false,
         traceId: run.trace.id,
       };
@@ -398,7 +398,7 @@ export class Router {
           continue;
         }
 
-        const decision = retryDelayMs(error, tryNo, this.#retryConfig(run), this.#random);
+        const decision = retryDelayMs(error, tryNo, run.policies.retry, this.#random);
         if (decision.action === 'retry' && this.#retryBudget && !this.#retryBudget.tryAcquireRetry()) {
           run.trace.retryBudgetDenied++;
         } else if (decision.action === 'retry') {
@@ -432,12 +432,9 @@ export class Router {
         break;
       }
     }
-    if (lastError && lastError.kind !== 'circuit_open' && lastError.kind !== 'budget_exceeded') {
-      if (run.trace.attempts.length > 0) {
-        const last = run.trace.attempts.at(-1)!;
-        if (last.next === 'fallback') last.next = 'give-up';
-      }
-    }
+    // The chain ran out: the last attempt's fallback found nowhere left to go.
+    const last = run.trace.attempts.at(-1);
+    if (last?.next === 'fallback') last.next = 'give-up';
     throw (
       lastError ??
       new SwitchyardError('bad_request', { message: `route "${run.route.name}" has no usable deployment` })
@@ -927,10 +924,6 @@ export class Router {
   #mayFallBack(run: RequestRun, error: SwitchyardError): boolean {
     const allowed = run.policies.fallbackOn;
     return allowed ? allowed.includes(error.kind) : error.fallbackable;
-  }
-
-  #retryConfig(run: RequestRun) {
-    return run.policies.retry;
   }
 
   #learn(deploymentId: string, param: string): void {
