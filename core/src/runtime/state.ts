@@ -22,6 +22,9 @@ interface Entry {
   expiresAt: number | undefined;
 }
 
+/** Below this many entries MemoryStore never sweeps (reads still drop what they find expired). */
+const SWEEP_MIN_ENTRIES = 1_024;
+
 export class MemoryStore implements StateStore {
   readonly #entries = new Map<string, Entry>();
   readonly #clock: Clock;
@@ -42,6 +45,23 @@ export class MemoryStore implements StateStore {
 
   #write(key: string, value: unknown, ttlMs: number | undefined): void {
     this.#entries.set(key, { value, expiresAt: ttlMs === undefined ? undefined : this.#clock.now() + ttlMs });
+    if (this.#entries.size >= this.#sweepAt) this.#sweep();
+  }
+
+  /**
+   * Expired entries were only dropped when read again, so a key never read again (a cached answer to
+   * a one-off prompt) stayed in memory forever: the map grew by one entry per unique cached request
+   * (found by core/test/hardening/soak.test.ts). Sweep them whenever the map has doubled since the
+   * last sweep: amortised O(1) per write, and memory bounded by twice the live entries.
+   */
+  #sweepAt = SWEEP_MIN_ENTRIES;
+
+  #sweep(): void {
+    const now = this.#clock.now();
+    for (const [key, entry] of this.#entries) {
+      if (entry.expiresAt !== undefined && entry.expiresAt <= now) this.#entries.delete(key);
+    }
+    this.#sweepAt = Math.max(SWEEP_MIN_ENTRIES, this.#entries.size * 2);
   }
 
   async get<T>(key: string): Promise<T | undefined> {

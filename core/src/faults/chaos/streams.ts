@@ -61,13 +61,20 @@ function streamFrom(
   };
   // One listener: when the request aborts or the consumer cancels, release the upstream body too
   // (a pending read then resolves and the producer sees the abort).
-  signal.addEventListener('abort', () => upstream?.cancel(signal.reason).catch(() => {}), { once: true });
+  const onAbort = () => upstream?.cancel(signal.reason).catch(() => {});
+  signal.addEventListener('abort', onAbort, { once: true });
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const next = await iterator.next();
-        if (next.done) controller.close();
-        else controller.enqueue(next.value);
+        if (next.done) {
+          // A body that ended cleanly never aborts: without this, Node kept the AbortSignal.any()
+          // signal (and through the listener the request and upstream reader) alive for good, since
+          // a composite signal with an abort listener is held until it aborts (found by
+          // core/test/hardening/soak.test.ts: heap growing round after round).
+          signal.removeEventListener('abort', onAbort);
+          controller.close();
+        } else controller.enqueue(next.value);
       } catch (error) {
         stop(error);
         controller.error(error);

@@ -208,21 +208,31 @@ export class OllamaAdapter implements ProviderAdapter {
 
     let toolCount = 0;
     let done = false;
-    for await (const chunk of attempt.iterate<OllamaChatResponse>(sdkStream, mapError)) {
-      if (chunk.message?.content) yield { type: 'text-delta', text: chunk.message.content };
-      for (const call of toToolCalls(chunk, toolCount)) {
-        toolCount++;
-        yield { type: 'tool-call', call };
+    try {
+      for await (const chunk of attempt.iterate<OllamaChatResponse>(sdkStream, mapError)) {
+        if (chunk.message?.content) yield { type: 'text-delta', text: chunk.message.content };
+        for (const call of toToolCalls(chunk, toolCount)) {
+          toolCount++;
+          yield { type: 'tool-call', call };
+        }
+        if (chunk.done) {
+          done = true;
+          yield { type: 'usage', usage: toUsage(chunk) };
+          yield {
+            type: 'finish',
+            finishReason: mapOllamaDoneReason(chunk.done_reason, toolCount > 0),
+            model: chunk.model ?? this.deployment.model,
+          };
+        }
       }
-      if (chunk.done) {
-        done = true;
-        yield { type: 'usage', usage: toUsage(chunk) };
-        yield {
-          type: 'finish',
-          finishReason: mapOllamaDoneReason(chunk.done_reason, toolCount > 0),
-          model: chunk.model ?? this.deployment.model,
-        };
-      }
+    } finally {
+      // ollama-js drops a streamed request from client.ongoingStreamedRequests only when its done line
+      // arrives: one that errored, was cut or was abandoned stayed there for the client's lifetime,
+      // pinning its AbortController, iterator and response (found by core/test/hardening/soak.test.ts).
+      const ongoing = (this.client as unknown as { ongoingStreamedRequests?: unknown[] })
+        .ongoingStreamedRequests;
+      const index = ongoing?.indexOf(sdkStream) ?? -1;
+      if (index >= 0) ongoing?.splice(index, 1);
     }
     // The SDK already throws on a missing done line; this guards against a future SDK that does not.
     if (!done) throw attempt.cut('a line with done: true');
