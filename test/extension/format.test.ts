@@ -62,6 +62,14 @@ describe('formatting', () => {
     expect(timelineText([])).toBe('(no attempt)');
   });
 
+  it('shows a retry after a zero wait (full jitter can draw 0 ms): the retry happened all the same', () => {
+    const attempts: AttemptView[] = [
+      { n: 1, deployment: 'a', outcome: 'error', status: 503, ms: 5, waitedMs: 0, costUsd: 0 },
+      { n: 2, deployment: 'a', outcome: 'success', ms: 7, costUsd: 0 },
+    ];
+    expect(timelineText(attempts)).toMatch(/^a ✗ 503, waited 0 ms → ✓/);
+  });
+
   it('attempt views from a decision trace keep times relative and drop nothing needed', () => {
     const views = attemptViews({
       attempts: [

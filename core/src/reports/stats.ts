@@ -440,7 +440,7 @@ export function attemptPath(request: RequestRecord): string {
     if (a.outcome === 'success') text = `${name} ✓ ${formatMs(a.endMs - a.startMs)}`;
     else if (a.outcome === 'aborted') text = `${name} ⊘ aborted after ${formatMs(a.endMs - a.startMs)}`;
     else text = `${name} ✗ ${a.status ?? a.errorKind ?? 'error'}`;
-    if (a.delayBeforeNextMs) {
+    if (a.delayBeforeNextMs !== undefined) {
       text += ` · waited ${formatMs(a.delayBeforeNextMs)}${a.delayReason ? ` (${a.delayReason})` : ''}`;
     }
     parts.push(text);

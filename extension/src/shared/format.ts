@@ -45,7 +45,7 @@ export function attemptViews(trace: Pick<DecisionTrace, 'attempts'>): AttemptVie
     ...(a.status !== undefined ? { status: a.status } : {}),
     ...(a.errorKind !== undefined ? { errorKind: a.errorKind } : {}),
     ms: Math.max(0, a.endedAt - a.startedAt),
-    ...(a.delayBeforeNextMs ? { waitedMs: a.delayBeforeNextMs } : {}),
+    ...(a.delayBeforeNextMs !== undefined ? { waitedMs: a.delayBeforeNextMs } : {}),
     ...(a.delayReason !== undefined ? { delayReason: a.delayReason } : {}),
     ...(a.next !== undefined ? { next: a.next } : {}),
     ...(a.hedge ? { hedge: true } : {}),
@@ -77,7 +77,7 @@ export function timeline(attempts: readonly AttemptView[]): TimelineStep[] {
     const label = ok ? `✓ ${formatMs(a.ms)} ${formatUsd(a.costUsd)}` : `✗ ${why}`;
     const step: TimelineStep = { ok, label: a.hedge ? `${label} (hedge)` : label };
     if (a.deployment !== previous) step.deployment = a.deployment;
-    if (a.waitedMs) step.wait = `waited ${formatMs(a.waitedMs)}`;
+    if (a.waitedMs !== undefined) step.wait = `waited ${formatMs(a.waitedMs)}`;
     previous = a.deployment;
     return step;
   });

@@ -81,7 +81,8 @@ export function formatPath(trace: DecisionTrace): string {
     const head = `${a.deployment}${a.hedge ? ' (hedge)' : ''}`;
     if (a.outcome === 'success') return `${head} ✓ ${took} $${a.costUsd.toFixed(6)}`;
     const why = a.outcome === 'aborted' ? 'aborted' : `${a.errorKind}${a.status ? ` ${a.status}` : ''}`;
-    const wait = a.delayBeforeNextMs ? `, waited ${a.delayBeforeNextMs} ms (${a.delayReason})` : '';
+    const wait =
+      a.delayBeforeNextMs !== undefined ? `, waited ${a.delayBeforeNextMs} ms (${a.delayReason})` : '';
     return `${head} ✗ ${why}${wait}`;
   });
   if (trace.cache === 'hit') parts.unshift('cache hit');
