@@ -11,17 +11,16 @@ import type { ErrorKind } from '../runtime/errors.ts';
 import { normalizeError, normalizePayloadError, parseRetryAfterMs } from '../runtime/providers/index.ts';
 import { resolveRoute } from '../runtime/routing/select.ts';
 import { evaluateHypotheses } from './hypotheses.ts';
-import {
-  type AgainstSummary,
-  type AttemptSummary,
-  type FaultWindow,
-  type HypothesisResult,
-  JOURNAL_SCHEMA_VERSION,
-  type RequestRecord,
-  type RunJournal,
+import type {
+  AgainstSummary,
+  AttemptSummary,
+  FaultWindow,
+  HypothesisResult,
+  RequestRecord,
+  RunJournal,
 } from './journal.ts';
 import { arrivalGapMs, createRequestFactory, type GeneratedRequest } from './load-gen.ts';
-import { latencyOverrides, type RunProgress, runVersions, toFaultRule, toFaultWindow } from './runner.ts';
+import { journalHeader, latencyOverrides, type RunProgress, toFaultRule, toFaultWindow } from './runner.ts';
 import type { Scenario } from './schema.ts';
 
 /**
@@ -694,18 +693,8 @@ export async function runAgainst(scenario: Scenario, options: AgainstOptions): P
       unattributed: attribution.unattributed,
       ambiguous: attribution.ambiguous,
     };
-    const wallEnd = Date.now();
     return {
-      schemaVersion: JOURNAL_SCHEMA_VERSION,
-      runId: crypto.randomUUID(),
-      status: complete ? 'complete' : 'incomplete',
-      wall: {
-        startedAt: new Date(wallStart).toISOString(),
-        finishedAt: new Date(wallEnd).toISOString(),
-        durationMs: wallEnd - wallStart,
-      },
-      scenario: { name: scenario.name, description: scenario.description, file: scenario.file, seed },
-      versions: runVersions(),
+      ...journalHeader(scenario, seed, wallStart, complete),
       mode: 'against',
       // The scenario's config: what the hypotheses read (deployment ids); the gateway's own is unknown.
       config: scenario.router,

@@ -322,18 +322,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     config: scenario.router,
     clockOriginMs: t0,
   });
-  const wallEnd = Date.now();
   return {
-    schemaVersion: JOURNAL_SCHEMA_VERSION,
-    runId: crypto.randomUUID(),
-    status: complete ? 'complete' : 'incomplete',
-    wall: {
-      startedAt: new Date(wallStart).toISOString(),
-      finishedAt: new Date(wallEnd).toISOString(),
-      durationMs: wallEnd - wallStart,
-    },
-    scenario: { name: scenario.name, description: scenario.description, file: scenario.file, seed },
-    versions: runVersions(),
+    ...journalHeader(scenario, seed, wallStart, complete),
     mode,
     config: scenario.router,
     durationMs,
@@ -560,6 +550,28 @@ export function toRecord(
 let cachedVersions: RunJournal['versions'] | undefined;
 
 /** Versions of Switchyard, Node and the SDKs, as journals record them. */
+/** What every journal starts with: identity, status, wall-clock span, scenario and versions. */
+export function journalHeader(
+  scenario: Scenario,
+  seed: number,
+  wallStart: number,
+  complete: boolean,
+): Pick<RunJournal, 'schemaVersion' | 'runId' | 'status' | 'wall' | 'scenario' | 'versions'> {
+  const wallEnd = Date.now();
+  return {
+    schemaVersion: JOURNAL_SCHEMA_VERSION,
+    runId: crypto.randomUUID(),
+    status: complete ? 'complete' : 'incomplete',
+    wall: {
+      startedAt: new Date(wallStart).toISOString(),
+      finishedAt: new Date(wallEnd).toISOString(),
+      durationMs: wallEnd - wallStart,
+    },
+    scenario: { name: scenario.name, description: scenario.description, file: scenario.file, seed },
+    versions: runVersions(),
+  };
+}
+
 export function runVersions(): RunJournal['versions'] {
   if (cachedVersions) return cachedVersions;
   const require = createRequire(import.meta.url);
