@@ -42,7 +42,20 @@ export function activate(context: vscode.ExtensionContext): SwitchyardApi {
   const lenses = new PromptLensProvider();
   const providers = new ProvidersTree(keys);
   const reports = new ReportPanel(context.extensionUri, log);
-  const scenarios = new ScenarioTests(context, log, (path) => reports.show(path));
+  const scenarios = new ScenarioTests(
+    context,
+    log,
+    (path) => reports.show(path),
+    async () => {
+      // Router configs name their keys by environment variable; SecretStorage fills the usual names.
+      const stored = await keys.all();
+      return {
+        ...process.env,
+        ...(stored.openai ? { OPENAI_API_KEY: stored.openai } : {}),
+        ...(stored.anthropic ? { ANTHROPIC_API_KEY: stored.anthropic } : {}),
+      };
+    },
+  );
   void scenarios.discover();
 
   const status = vscode.window.createStatusBarItem('switchyard.spend', vscode.StatusBarAlignment.Right, 100);

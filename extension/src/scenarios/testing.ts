@@ -41,15 +41,19 @@ export class ScenarioTests implements vscode.Disposable {
   readonly context: vscode.ExtensionContext;
   readonly log: vscode.LogOutputChannel;
   readonly openReport: (path: string) => Promise<void>;
+  /** The environment a live run resolves `apiKey: { env }` against (keys from SecretStorage). */
+  readonly liveEnv: () => Promise<Record<string, string | undefined>>;
 
   constructor(
     context: vscode.ExtensionContext,
     log: vscode.LogOutputChannel,
     openReport: (path: string) => Promise<void>,
+    liveEnv: () => Promise<Record<string, string | undefined>> = async () => ({ ...process.env }),
   ) {
     this.context = context;
     this.log = log;
     this.openReport = openReport;
+    this.liveEnv = liveEnv;
     const controller = vscode.tests.createTestController('switchyard.scenarios', 'Switchyard scenarios');
     this.controller = controller;
     controller.resolveHandler = async (item) => {
@@ -261,16 +265,6 @@ export class ScenarioTests implements vscode.Disposable {
       }
     };
 
-    if (profile === 'live') {
-      const message = new vscode.TestMessage(
-        'Live runs are not available yet: @switchyard/core/scenarios runs scenarios against the built-in ' +
-          'simulator only (runScenario has no live upstream option). Use the "Simulated" profile.',
-      );
-      out(String(message.message));
-      setAll('errored', message);
-      return record;
-    }
-
     let scenario: Awaited<ReturnType<typeof loadScenario>>;
     try {
       scenario = await loadScenario(uri.fsPath);
@@ -291,7 +285,11 @@ export class ScenarioTests implements vscode.Disposable {
       `▶ ${scenario.name} (seed ${scenario.seed}, ${scenario.faults.length} fault rule(s), ${scenario.hypotheses.length} hypotheses)`,
     );
     let lastLine = 0;
+    // Live: the router config's own providers, keys from SecretStorage, the scenario's faults on the way.
+    const live = profile === 'live' ? { env: await this.liveEnv() } : undefined;
+    if (live) out('  live providers: real time, keys from SecretStorage');
     const journal = await runScenario(scenario, {
+      ...(live ? { live } : {}),
       signal,
       onProgress: (p) => {
         const now = Date.now();

@@ -9,6 +9,7 @@
 import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startChaosProxy, ZERO_LATENCY } from '@switchyard/core/faults';
 import * as vscode from 'vscode';
 import type { SwitchyardApi } from '../../src/extension.ts';
 import { formatUsd, timelineText } from '../../src/shared/format.ts';
@@ -200,14 +201,60 @@ test('running a scenario: passed, failed with expected vs actual at its line, re
   assert.equal(scenarios.latestReport, record.report);
 });
 
-test('the Live providers profile says plainly that it cannot run yet', async () => {
+test("the Live providers profile runs against the config's own providers with the keys in SecretStorage", async () => {
   const { scenarios } = await api();
-  const uri = vscode.Uri.joinPath(workspaceRoot(), 'scenarios', 'openai-outage.yaml');
-  const item = scenarios.controller.items.get(uri.toString())!;
-  await scenarios.run(new vscode.TestRunRequest([item]), new vscode.CancellationTokenSource().token, 'live');
-  const outcome = scenarios.lastRun[0]?.outcomes[uri.toString()];
-  assert.equal(outcome?.outcome, 'errored');
-  assert.match(outcome?.message ?? '', /Live runs are not available yet/);
+  // No real provider is reachable here: a chaos proxy on loopback plays one, and accepts only the stored key.
+  const key = 'sk-test-live-integration-key';
+  const provider = await startChaosProxy({
+    mode: 'simulate',
+    seed: 3,
+    simulator: { latency: { '*': ZERO_LATENCY }, acceptKey: (_p, k) => k === key },
+  });
+  const file = join(workspaceRoot().fsPath, 'scenarios', 'live-check.yaml');
+  writeFileSync(
+    file,
+    [
+      'name: live-check',
+      'description: A live run reaches the configured provider with the stored key, faults injected on the way.',
+      'seed: 4',
+      'router:',
+      '  deployments:',
+      `    - { id: openai/gpt-4.1, provider: openai, model: gpt-4.1, baseURL: "${provider.url}/v1", apiKey: { env: OPENAI_API_KEY } }`,
+      '  routes: [{ name: chat, deployments: [openai/gpt-4.1] }]',
+      '  policies: { retry: { maxAttempts: 2, baseDelayMs: 10 } }',
+      'load: { requests: 6, concurrency: 2, maxOutputTokens: 16 }',
+      'faults: [{ id: every-second-503, fault: service_unavailable, target: { provider: openai }, everyNth: 2 }]',
+      'hypotheses:',
+      '  - { type: success_rate, atLeast: 1 }',
+      '',
+    ].join('\n'),
+  );
+  try {
+    await vscode.commands.executeCommand('switchyard.setApiKey', 'openai', key);
+    const uri = vscode.Uri.file(file);
+    const item = await until('the live scenario is discovered', () =>
+      scenarios.controller.items.get(uri.toString()),
+    );
+    await scenarios.run(
+      new vscode.TestRunRequest([item]),
+      new vscode.CancellationTokenSource().token,
+      'live',
+    );
+    const record = scenarios.lastRun[0]!;
+    assert.equal(record.profile, 'live');
+    assert.equal(record.journal?.mode, 'real-time');
+    assert.equal(record.journal?.verdict, 'passed', JSON.stringify(record.outcomes));
+    assert.ok(
+      (record.journal?.faultCounters.injected['every-second-503'] ?? 0) > 0 ||
+        record.journal!.faultCounters.requestsSeen > 0,
+    );
+    // The calls crossed the socket to the "provider", which accepted them only with the stored key.
+    assert.ok(provider.chaos.counters().requests.total >= 6, 'the provider saw the requests');
+  } finally {
+    await vscode.commands.executeCommand('switchyard.clearApiKey', 'openai');
+    rmSync(file, { force: true });
+    await provider.close();
+  }
 });
 
 test('an invalid scenario gets diagnostics at the loader’s line and column', async () => {
