@@ -222,7 +222,8 @@ test("the Live providers profile runs against the config's own providers with th
       `    - { id: openai/gpt-4.1, provider: openai, model: gpt-4.1, baseURL: "${provider.url}/v1", apiKey: { env: OPENAI_API_KEY } }`,
       '  routes: [{ name: chat, deployments: [openai/gpt-4.1] }]',
       '  policies: { retry: { maxAttempts: 2, baseDelayMs: 10 } }',
-      'load: { requests: 6, concurrency: 2, maxOutputTokens: 16 }',
+      // One caller: every 503 (each second call) is followed by the retry that succeeds, whatever the timing.
+      'load: { requests: 6, concurrency: 1, maxOutputTokens: 16 }',
       'faults: [{ id: every-second-503, fault: service_unavailable, target: { provider: openai }, everyNth: 2 }]',
       'hypotheses:',
       '  - { type: success_rate, atLeast: 1 }',
