@@ -303,7 +303,12 @@ describe.each(DELIVERIES)('real SDKs over $name delivery', ({ name, start }) => 
     expect(list.models.map((m) => m.name)).toEqual(
       expect.arrayContaining(['llama3.2:latest', 'qwen2.5:7b', 'gpt-oss:20b']),
     );
-    expect(list.models[0]?.details.quantization_level).toBeTruthy();
+    const llama = list.models.find((m) => m.name === 'llama3.2:latest');
+    expect(llama?.details).toMatchObject({
+      family: 'llama',
+      parameter_size: '3.2B',
+      quantization_level: 'Q4_K_M',
+    });
     expect(await ollama.version()).toEqual({ version: OLLAMA_VERSION });
   });
 
