@@ -6,7 +6,7 @@
  */
 import { RealClock, Router, type RouterConfigInput } from '@switchyard/core';
 import { emit } from '../lib/result.ts';
-import { simulatorFetch } from '../lib/sim.ts';
+import { BENCH_KEY, simulatorFetch } from '../lib/sim.ts';
 import { median, round } from '../lib/stats.ts';
 
 const MODELS: Array<[string, 'openai' | 'anthropic' | 'ollama', number, number]> = [
@@ -41,7 +41,7 @@ const router = new Router({
   config,
   clock,
   fetch: simulatorFetch({ clock, latency }),
-  env: { BENCH_KEY: 'sk-bench-not-a-real-key' },
+  env: { BENCH_KEY },
 });
 const prompt = 'Explain what a circuit breaker does in a router, in three sentences.';
 

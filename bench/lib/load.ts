@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { BENCH_KEY } from './sim.ts';
 
 /** The slice of autocannon's result these benchmarks read (autocannon ships no types). */
 export interface LoadResult {
@@ -46,7 +47,7 @@ export function drive(
     timeout: 10,
     headers: {
       'content-type': 'application/json',
-      authorization: 'Bearer sk-bench-not-a-real-key',
+      authorization: `Bearer ${BENCH_KEY}`,
       ...headers,
     },
     body: CHAT_BODY,

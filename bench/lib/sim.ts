@@ -3,7 +3,7 @@ import { RealClock, Router, type RouterConfigInput } from '@switchyard/core';
 import { createSimulator, type LatencyProfile, ZERO_LATENCY } from '@switchyard/core/faults';
 
 /** Any key works for the simulator; a fixed fake one keeps real keys out of benchmark runs. */
-export const BENCH_KEY = 'sk-bench-not-a-real-key';
+export const BENCH_KEY = 'sk-test-bench-not-a-real-key';
 
 /** The in-process simulator as a `fetch` (no socket), the way scenario runs deliver it. */
 export function simulatorFetch(

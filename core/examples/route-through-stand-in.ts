@@ -6,7 +6,7 @@
  *   npm run example
  */
 import { formatPath, RealClock, Router } from '@switchyard/core';
-import { chaosFetch, createChaos, createSimulator } from '@switchyard/core/faults';
+import { chaosFetch, createChaos, createSimulator, SIMULATED_API_KEY } from '@switchyard/core/faults';
 
 const clock = new RealClock();
 const simulator = createSimulator({ clock, seed: 7 });
@@ -37,7 +37,7 @@ const router = new Router({
   // The simulator is delivered in-process under the real SDKs; point baseURLs at real providers
   // (and drop `fetch`) to route live traffic.
   fetch: chaosFetch(chaos),
-  env: { OPENAI_API_KEY: 'sk-simulated', ANTHROPIC_API_KEY: 'sk-ant-simulated' },
+  env: { OPENAI_API_KEY: SIMULATED_API_KEY, ANTHROPIC_API_KEY: SIMULATED_API_KEY },
   config: {
     deployments: [
       {

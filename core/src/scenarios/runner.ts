@@ -7,7 +7,7 @@ import { deriveSeed, mulberry32 } from '../faults/chaos/prng.ts';
 import { chaosFetch } from '../faults/delivery/fetch.ts';
 import type { LatencyProfile } from '../faults/simulator/latency.ts';
 import { defaultCatalogue } from '../faults/simulator/models.ts';
-import { createSimulator } from '../faults/simulator/simulator.ts';
+import { createSimulator, SIMULATED_API_KEY } from '../faults/simulator/simulator.ts';
 import { type Clock, nextTurn, RealClock, VirtualClock } from '../runtime/clock.ts';
 import type { RouterConfig } from '../runtime/config/schema.ts';
 import type { ErrorKind } from '../runtime/errors.ts';
@@ -60,8 +60,8 @@ export interface RunOptions {
   live?: { env: Record<string, string | undefined>; fetch?: typeof fetch };
 }
 
-/** The key every simulated deployment is given: the simulator accepts any non-empty key. */
-export const SCENARIO_API_KEY = 'sk-test-not-a-real-key';
+/** The key every simulated deployment is given (the simulator's own fake). */
+export const SCENARIO_API_KEY = SIMULATED_API_KEY;
 const KEY_ENV = 'SWITCHYARD_SCENARIO_API_KEY';
 /** Virtual runs start at a fixed instant so budget periods (UTC minute/hour/day) line up run after run. */
 export const VIRTUAL_EPOCH_MS = Date.UTC(2026, 0, 1);

@@ -50,7 +50,7 @@ export async function startGatewayStandIn(options: StandInOptions): Promise<Stan
     const upstreamBody = JSON.stringify({ ...body, model: options.models?.[model] ?? model });
     const headers: Record<string, string> = {
       'content-type': 'application/json',
-      authorization: 'Bearer sk-stand-in-upstream-key',
+      authorization: 'Bearer sk-test-stand-in-upstream-key',
     };
     const id = req.headers['x-switchyard-request-id'];
     if (options.forwardRequestId && typeof id === 'string') headers['x-switchyard-request-id'] = id;

@@ -14,7 +14,14 @@ import {
   Router,
   type RouterConfigInput,
 } from '@switchyard/core';
-import { chaosFetch, createChaos, createSimulator, type FaultRule, isFaultId } from '@switchyard/core/faults';
+import {
+  chaosFetch,
+  createChaos,
+  createSimulator,
+  type FaultRule,
+  isFaultId,
+  SIMULATED_API_KEY,
+} from '@switchyard/core/faults';
 import { attemptViews } from '../shared/format.ts';
 import type { ChaosProfile, ColumnSpec, ColumnState, PromptInfo, ProviderName } from '../shared/protocol.ts';
 
@@ -45,7 +52,6 @@ export interface CompareSettings {
 export type ProviderKeys = Partial<Record<ProviderName, string>>;
 
 export const SIMULATOR_ORIGIN = 'http://simulator.switchyard.invalid';
-const SIMULATED_KEY = 'sk-simulated-not-a-real-key';
 const PROVIDERS: readonly ProviderName[] = ['openai', 'anthropic', 'ollama', 'openai-compatible'];
 
 export const DEFAULT_MODELS: ModelSetting[] = [
@@ -209,7 +215,7 @@ export async function runComparison(request: CompareRequest): Promise<ColumnStat
     config: routerConfigFor(request.models, request.columns, request.settings),
     fetch: chaosFetch(chaos),
     env: {},
-    secrets: (name) => (name === 'simulated' ? SIMULATED_KEY : request.keys[name as ProviderName]),
+    secrets: (name) => (name === 'simulated' ? SIMULATED_API_KEY : request.keys[name as ProviderName]),
   });
   const traces = new Map<string, DecisionTrace>();
   const unsubscribe = router.onTrace((trace) => traces.set(trace.route, structuredClone(trace)));

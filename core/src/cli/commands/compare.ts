@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { SIMULATED_API_KEY } from '../../faults/simulator/simulator.ts';
 import { RealClock } from '../../runtime/clock.ts';
 import { ConfigError } from '../../runtime/config/errors.ts';
 import { loadRouterConfig } from '../../runtime/config/load.ts';
@@ -11,7 +12,6 @@ import { CliError, EXIT, formatMs, formatUsd, intOption, out, pad, paint } from 
 
 export const DEFAULT_MODELS = ['gpt-4.1', 'claude-sonnet-4-6', 'llama3.2:latest'];
 /** Any key works for the simulator; a fixed fake one keeps real keys out of simulated runs. */
-const SIMULATED_KEY = 'sk-simulated-not-a-real-key';
 
 interface CompareOptions {
   prompt: string;
@@ -92,7 +92,7 @@ async function buildRouter(options: CompareOptions): Promise<{ router: Router; m
     config: { deployments: models.map((m) => simulatedDeployment(m, BUILTIN_MODELS)) },
     fetch: ((input: string | URL | Request, init?: RequestInit) =>
       simulator.handle(new Request(input, init))) as typeof fetch,
-    env: { SIMULATED_KEY },
+    env: { SIMULATED_KEY: SIMULATED_API_KEY },
   });
   return { router, models };
 }

@@ -7,7 +7,7 @@ export type { ModelCatalogue, ModelSpec, OllamaDetails, ParamRule, SimProvider }
 export { BUILTIN_MODELS, contextWindowsFromPrices, defaultCatalogue, lookupModel } from './models.ts';
 export { OLLAMA_VERSION } from './ollama.ts';
 export type { Simulator, SimulatorOptions } from './simulator.ts';
-export { createSimulator, providerOfPath } from './simulator.ts';
+export { createSimulator, providerOfPath, SIMULATED_API_KEY } from './simulator.ts';
 export type { ErrorSpec, WireProvider } from './wire.ts';
 export {
   anthropicRequestId,

@@ -9,6 +9,12 @@ import { handleOpenAI } from './openai.ts';
 import type { WireProvider } from './wire.ts';
 import { errorResponse } from './wire.ts';
 
+/**
+ * The key to give deployments that talk to the simulator: it accepts any non-empty key by default,
+ * and a fixed, obvious fake keeps real keys out of simulated runs.
+ */
+export const SIMULATED_API_KEY = 'sk-test-not-a-real-key';
+
 export interface SimulatorOptions {
   clock: Clock;
   seed: number;
