@@ -93,10 +93,17 @@ interface RequestRun {
   trace: DecisionTrace;
   /** Aborts on the caller's signal or the request's total deadline. */
   signal: AbortSignal;
+  /** Clock time of the total deadline. */
+  endsAt: number;
+  /** Clears the total deadline's timer. */
+  cancelTotal: () => void;
   attemptCount: number;
 }
 
 const HEDGE_LOST = 'hedge lost to a faster attempt';
+
+/** The usual list of parameters to rewrite: none (shared, never mutated). */
+const NO_PARAMS: readonly string[] = [];
 /** Below this many samples a p95 is noise; hedging uses its configured fallback delay instead. */
 const MIN_SAMPLES_FOR_P95 = 20;
 
@@ -361,14 +368,18 @@ export class Router {
         continue;
       }
 
-      const rewrite = new Set(this.#learnedRewrites.get(deployment.id) ?? []);
+      const rewrite = new Set(this.#learnedRewrites.get(deployment.id) ?? NO_PARAMS);
       for (let tryNo = 1; ; tryNo++) {
         const gate = await this.#gate(run, deployment, candidateRecord);
         if (!gate.ok) {
           lastError = gate.error;
           break;
         }
-        const params: AttemptParams = { probe: gate.probe, rewriteParams: [...rewrite], hedge: false };
+        const params: AttemptParams = {
+          probe: gate.probe,
+          rewriteParams: rewrite.size === 0 ? NO_PARAMS : [...rewrite],
+          hedge: false,
+        };
         let outcome: AttemptOutcome<T>;
         if (hedgeAvailable && tryNo === 1) {
           hedgeAvailable = false;
@@ -637,6 +648,7 @@ export class Router {
     const record = this.#openAttempt(run, deployment, params);
     const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
       streaming: false,
+      notAfter: run.endsAt,
     });
     try {
       const result = await this.#adapter(deployment).complete(run.request, {
@@ -683,6 +695,7 @@ export class Router {
     const record = this.#openAttempt(run, deployment, params);
     const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
       streaming: true,
+      notAfter: run.endsAt,
     });
     let iterator: AsyncIterator<ProviderStreamEvent> | undefined;
     try {
@@ -827,15 +840,20 @@ export class Router {
       costUsd: 0,
       wastedUsd: 0,
     };
-    const run: RequestRun = { request, route, policies, trace, signal, attemptCount: 0 };
-    this.#cancelTotal.set(run, cancelTotal);
-    return run;
+    return {
+      request,
+      route,
+      policies,
+      trace,
+      signal,
+      endsAt: now + policies.timeouts.totalMs,
+      cancelTotal,
+      attemptCount: 0,
+    };
   }
 
-  readonly #cancelTotal = new WeakMap<RequestRun, () => void>();
-
   #finishRun(run: RequestRun): void {
-    this.#cancelTotal.get(run)?.();
+    run.cancelTotal();
     const trace = run.trace;
     trace.endedAt = this.clock.now();
     trace.costUsd = trace.attempts.reduce((sum, a) => sum + a.costUsd, 0);
@@ -981,7 +999,7 @@ export class Router {
 
 interface AttemptParams {
   probe: boolean;
-  rewriteParams: string[];
+  rewriteParams: readonly string[];
   hedge: boolean;
   /** A narrower signal for this attempt (hedges can be aborted one by one). */
   signal?: AbortSignal;

@@ -12,7 +12,10 @@ export interface StateStore {
   delete(key: string): Promise<void>;
   /**
    * Atomically reads the current value, computes the next one and stores it. If `fn` throws,
-   * nothing is written and the error propagates (how a budget refuses a reservation).
+   * nothing is written and the error propagates (how a budget refuses a reservation). `fn` may
+   * modify `current` and return it, provided it throws before modifying anything: a store passes
+   * each invocation a value no one else is changing (the memory store its own entry, with no await
+   * in between; a shared store a freshly decoded copy, again on every retry).
    */
   update<T>(key: string, fn: (current: T | undefined) => T, ttlMs?: number): Promise<T>;
 }
@@ -44,7 +47,15 @@ export class MemoryStore implements StateStore {
   }
 
   #write(key: string, value: unknown, ttlMs: number | undefined): void {
-    this.#entries.set(key, { value, expiresAt: ttlMs === undefined ? undefined : this.#clock.now() + ttlMs });
+    const expiresAt = ttlMs === undefined ? undefined : this.#clock.now() + ttlMs;
+    const entry = this.#entries.get(key);
+    if (entry) {
+      // Rewritten in place: policies update a few keys on every request, a new entry each time was garbage.
+      entry.value = value;
+      entry.expiresAt = expiresAt;
+      return;
+    }
+    this.#entries.set(key, { value, expiresAt });
     if (this.#entries.size >= this.#sweepAt) this.#sweep();
   }
 

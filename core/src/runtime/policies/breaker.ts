@@ -175,8 +175,9 @@ export class CircuitBreakers {
   }
 
   /**
-   * Runs one atomic read-modify-write. `fn` mutates a copy; transitions are collected afresh on each
-   * invocation (a shared store may re-run it on contention) and emitted only after the write.
+   * Runs one atomic read-modify-write. `fn` mutates the record the store hands over (StateStore.update
+   * allows it; copying record and buckets on every attempt was pure garbage); transitions are collected
+   * afresh on each invocation (a shared store may re-run it on contention) and emitted only after the write.
    */
   async #mutate(
     id: string,
@@ -185,9 +186,7 @@ export class CircuitBreakers {
     let transitions: BreakerTransition[] = [];
     await this.#store.update<BreakerRecord>(KEY_PREFIX + id, (current) => {
       transitions = [];
-      const record: BreakerRecord = current
-        ? { ...current, buckets: current.buckets.map((b) => ({ ...b })) }
-        : freshRecord();
+      const record: BreakerRecord = current ?? freshRecord();
       fn(record, this.#clock.now(), transitions);
       return record;
     });

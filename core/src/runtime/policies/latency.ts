@@ -89,27 +89,22 @@ export class LatencyTracker {
             lastSampleAt: now,
           };
         }
-        const recent = [...live.recent];
-        let next = live.next;
-        if (recent.length < this.#windowSize) {
-          recent.push(sample.latencyMs);
+        // Updated in place: the store hands `current` to this update alone (see StateStore.update), and
+        // copying the 200-sample ring on every call was the router's largest allocation per request.
+        if (live.recent.length < this.#windowSize) {
+          live.recent.push(sample.latencyMs);
         } else {
-          recent[next] = sample.latencyMs;
-          next = (next + 1) % this.#windowSize;
+          live.recent[live.next] = sample.latencyMs;
+          live.next = (live.next + 1) % this.#windowSize;
         }
-        return {
-          samples: live.samples + 1,
-          ewmaLatencyMs: this.#ewma(live.ewmaLatencyMs, sample.latencyMs),
-          ewmaTtftMs:
-            sample.ttftMs === undefined
-              ? live.ewmaTtftMs
-              : live.ewmaTtftMs === null
-                ? sample.ttftMs
-                : this.#ewma(live.ewmaTtftMs, sample.ttftMs),
-          recent,
-          next,
-          lastSampleAt: now,
-        };
+        live.samples++;
+        live.ewmaLatencyMs = this.#ewma(live.ewmaLatencyMs, sample.latencyMs);
+        if (sample.ttftMs !== undefined) {
+          live.ewmaTtftMs =
+            live.ewmaTtftMs === null ? sample.ttftMs : this.#ewma(live.ewmaTtftMs, sample.ttftMs);
+        }
+        live.lastSampleAt = now;
+        return live;
       },
       // Lets the store reclaim statistics of deployments no longer called.
       this.#maxAgeMs,

@@ -186,9 +186,7 @@ export class AnthropicAdapter implements ProviderAdapter {
   async complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult> {
     const attempt = new Attempt(context, this.info);
     const body = this.buildParams(request, context) as unknown as MessageCreateParamsNonStreaming;
-    const message: Message = await attempt.run(() =>
-      this.client.messages.create(body, { signal: context.signal }),
-    );
+    const message: Message = await attempt.run(() => this.client.messages.create(body));
     if (!message || !Array.isArray(message.content)) {
       throw new SwitchyardError('malformed_response', {
         message: 'anthropic: the message has no content array',
@@ -221,7 +219,7 @@ export class AnthropicAdapter implements ProviderAdapter {
       ...this.buildParams(request, context),
       stream: true,
     } as unknown as MessageCreateParamsStreaming;
-    const sdkStream = await attempt.run(() => this.client.messages.create(body, { signal: context.signal }));
+    const sdkStream = await attempt.run(() => this.client.messages.create(body));
 
     const usage: AnthropicUsageLike = {};
     const merge = (next: AnthropicUsageLike | null | undefined): void => {

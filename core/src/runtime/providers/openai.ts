@@ -162,9 +162,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   async complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult> {
     const attempt = new Attempt(context, this.info);
     const body = this.buildParams(request, context) as unknown as ChatCompletionCreateParamsNonStreaming;
-    const completion = await attempt.run(() =>
-      this.client.chat.completions.create(body, { signal: context.signal }),
-    );
+    const completion = await attempt.run(() => this.client.chat.completions.create(body));
     const choice = completion?.choices?.[0];
     if (!choice?.message) {
       throw new SwitchyardError('malformed_response', {
@@ -204,9 +202,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     for (const name of context.rewriteParams ?? []) {
       if (name === 'stream_options') delete (body as unknown as Record<string, unknown>).stream_options;
     }
-    const sdkStream = await attempt.run(() =>
-      this.client.chat.completions.create(body, { signal: context.signal }),
-    );
+    const sdkStream = await attempt.run(() => this.client.chat.completions.create(body));
 
     const calls = new Map<number, ToolCall>();
     let finishReason: FinishReason | undefined;

@@ -8,6 +8,11 @@ import type { AdapterOptions } from './adapter.ts';
  */
 export const SDK_TIMEOUT_MS = 600_000;
 
+// The adapters pass no `signal` to the SDK calls: the hooked fetch (http-hooks.ts) already ties every request
+// to the attempt signal, and Attempt races each call and chunk against it. Passing it as well made the openai
+// and anthropic SDKs build an AbortSignal.any per request, and our link then had to follow that composite
+// signal: ~20 µs of CPU and GC per attempt (measured with a --cpu-prof of bench/benches/overhead.ts).
+
 /** AdapterOptions plus knobs that only tests and the simulator need. */
 export interface ProviderClientOptions extends AdapterOptions {
   /** Overrides SDK_TIMEOUT_MS (lets a test provoke the SDK's own headers timeout). */
