@@ -132,6 +132,42 @@ describe('AttemptDeadline', () => {
   });
 });
 
+describe('AttemptDeadline under a request deadline (notAfter)', () => {
+  it('sets no timer that the request deadline would beat, and the request deadline still ends the attempt', async () => {
+    const clock = new VirtualClock();
+    const request = new RequestDeadline(clock, 5_000);
+    // attemptMs (10 s) is past the request's end (5 s): only the request and headers timers exist.
+    const deadline = new AttemptDeadline(clock, timeouts, request.signal, {
+      streaming: false,
+      notAfter: clock.now() + 5_000,
+    });
+    expect(clock.pendingTimers).toBe(2);
+    deadline.headersReceived();
+    expect(clock.pendingTimers).toBe(1);
+    await clock.advance(5_000);
+    expectTimeout(deadline.signal, 'total');
+    expect(deadline.signal.reason).toBe(request.signal.reason);
+    expect(request.expired).toBe(true);
+    deadline.dispose();
+    request.dispose();
+  });
+
+  it('still arms the deadlines that fall before the request deadline, and they fire first', async () => {
+    const clock = new VirtualClock();
+    const request = new RequestDeadline(clock, 20_000);
+    const deadline = new AttemptDeadline(clock, timeouts, request.signal, {
+      streaming: true,
+      notAfter: clock.now() + 20_000,
+    });
+    expect(clock.pendingTimers).toBe(3);
+    await clock.advance(1_000);
+    expectTimeout(deadline.signal, 'headers');
+    expect(request.signal.aborted).toBe(false);
+    deadline.dispose();
+    request.dispose();
+  });
+});
+
 describe('RequestDeadline', () => {
   it('fires at totalMs with a final timeout that neither retries nor falls back', async () => {
     const clock = new VirtualClock();
