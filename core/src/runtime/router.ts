@@ -349,8 +349,12 @@ export class Router {
     run: RequestRun,
     attemptOn: (deployment: DeploymentConfig, attempt: AttemptParams) => Promise<AttemptOutcome<T>>,
   ): Promise<{ value: T; deployment: DeploymentConfig; record: AttemptRecord }> {
-    const queue = await this.#initialCandidates(run);
-    const seen = new Set(queue.map((c) => c.deployment.id));
+    const queue =
+      run.route.strategy === 'least-latency'
+        ? await this.#initialCandidatesByLatency(run)
+        : this.#initialCandidates(run, undefined);
+    const seen = new Set<string>();
+    for (const c of queue) seen.add(c.deployment.id);
     let lastError: SwitchyardError | undefined;
     let hedgeAvailable = run.policies.hedge.enabled && !run.trace.stream;
 
@@ -384,8 +388,10 @@ export class Router {
         if (hedgeAvailable && tryNo === 1) {
           hedgeAvailable = false;
           outcome = await this.#hedged(run, deployment, params, queue, attemptOn, gate.reservation);
-        } else {
+        } else if (gate.reservation) {
           outcome = await this.#withReservation(gate.reservation, () => attemptOn(deployment, params));
+        } else {
+          outcome = await attemptOn(deployment, params);
         }
         const { record } = outcome;
         if (outcome.ok) {
@@ -473,6 +479,7 @@ export class Router {
         }),
       };
     }
+    if (this.config.budgets.length === 0) return { ok: true, probe: breaker.probe, reservation: undefined };
     try {
       const reservation = await this.#reserve(run, deployment);
       return { ok: true, probe: breaker.probe, reservation };
@@ -861,19 +868,22 @@ export class Router {
     for (const listener of this.#listeners) listener(trace);
   }
 
-  async #initialCandidates(run: RequestRun): Promise<Candidate[]> {
+  /** least-latency needs the latency statistics (from the store) first; no other strategy waits. */
+  async #initialCandidatesByLatency(run: RequestRun): Promise<Candidate[]> {
+    const latencies = new Map<string, number | undefined>();
+    for (const id of run.route.deployments) latencies.set(id, (await this.latency.stats(id))?.ewmaLatencyMs);
+    return this.#initialCandidates(run, latencies);
+  }
+
+  #initialCandidates(run: RequestRun, latencies: Map<string, number | undefined> | undefined): Candidate[] {
     const { route } = run;
     const routeDeployments = route.deployments.map((id) => this.#deployments.get(id)!);
-    const latencies = new Map<string, number | undefined>();
-    if (route.strategy === 'least-latency') {
-      for (const d of routeDeployments) latencies.set(d.id, (await this.latency.stats(d.id))?.ewmaLatencyMs);
-    }
     const rr = this.#roundRobin.get(route.name) ?? 0;
     if (route.strategy === 'round-robin') this.#roundRobin.set(route.name, rr + 1);
     const ordered = orderDeployments(route, routeDeployments, {
       random: this.#random,
       roundRobinIndex: rr,
-      latencyMs: (id) => latencies.get(id),
+      latencyMs: (id) => latencies?.get(id),
       costUsd: (d) => {
         const price = this.#priceOf(d);
         if (!price) return undefined;

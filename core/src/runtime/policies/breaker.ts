@@ -68,6 +68,8 @@ interface BreakerRecord {
 
 const KEY_PREFIX = 'breaker:';
 const DEFAULT_PROBE_LEASE_MS = 120_000;
+/** The answer to almost every acquire, shared (read-only) rather than built per attempt. */
+const ALLOWED: BreakerAcquire = Object.freeze({ allowed: true, probe: false });
 
 function freshRecord(): BreakerRecord {
   return { state: 'closed', openUntil: 0, consecutiveFailures: 0, buckets: [], probeSince: null };
@@ -106,12 +108,12 @@ export class CircuitBreakers {
 
   /** Asks to send one attempt to `id`. A granted probe must end in record(…, true) or release(…, true). */
   async acquire(id: string): Promise<BreakerAcquire> {
-    if (!this.#config.enabled) return { allowed: true, probe: false };
+    if (!this.#config.enabled) return ALLOWED;
     // Fast path without a write (a shared store would pay a round trip per attempt): admission
     // while closed or plainly open is not exclusive, so a read is enough; the probe needs update.
     const stored = await this.#store.get<BreakerRecord>(KEY_PREFIX + id);
     const now = this.#clock.now();
-    if (!stored || stored.state === 'closed') return { allowed: true, probe: false };
+    if (!stored || stored.state === 'closed') return ALLOWED;
     if (stored.state === 'open' && now < stored.openUntil)
       return { allowed: false, retryInMs: stored.openUntil - now };
     let result: BreakerAcquire = { allowed: true, probe: false };
