@@ -8,7 +8,7 @@ import type { FaultContext, FaultId, TransportFault } from './catalogue.ts';
 import { type ChaosCounters, createPlan, type FaultRule } from './plan.ts';
 import { deriveSeed, mulberry32, randomId } from './prng.ts';
 import { untilAborted } from './streams.ts';
-import { inspectRequest, type Provider } from './wire.ts';
+import { inspectRequest, type Provider, type RequestInfo } from './wire.ts';
 
 export type Upstream = (request: Request) => Promise<Response>;
 
@@ -31,8 +31,18 @@ export interface ChaosOptions {
   onInject?: (event: InjectionEvent) => void;
 }
 
+/** The fault chosen for one request: run it with that request (it may call the upstream). */
+export type Injector = (request: Request) => Promise<Response>;
+
 export interface Chaos {
   handle(request: Request): Promise<Response>;
+  /**
+   * `handle` in two steps, for a request already described (`describeRequest`): counts it and decides,
+   * like `handle`. Returns undefined when it passes through untouched (the caller forwards it as it
+   * likes), else the fault to run with the request. Perf: lets the socket proxy forward the no-fault
+   * case straight between sockets, without fetch Request/Response objects.
+   */
+  decide(info: RequestInfo): Injector | undefined;
   counters(): ChaosCounters;
   rules(): FaultRule[];
   setRules(rules: FaultRule[]): void;
@@ -59,21 +69,20 @@ export function createChaos(options: ChaosOptions): Chaos {
       ? `req_011C${randomId(idRandom, 20)}`
       : `req_${randomId(idRandom, 32, '0123456789abcdef')}`;
 
-  return {
-    async handle(request) {
-      const info = await inspectRequest(request);
-      const decision = plan.decide(info);
-      const provider = info.provider;
-      if (!decision || !provider) return upstream(request);
-      options.onInject?.({
-        at: clock.now(),
-        ruleId: decision.ruleId,
-        fault: decision.fault.id,
-        provider,
-        model: info.model,
-        endpoint: info.endpoint,
-        stream: info.stream,
-      });
+  const decide = (info: RequestInfo): Injector | undefined => {
+    const decision = plan.decide(info);
+    const provider = info.provider;
+    if (!decision || !provider) return undefined;
+    options.onInject?.({
+      at: clock.now(),
+      ruleId: decision.ruleId,
+      fault: decision.fault.id,
+      provider,
+      model: info.model,
+      endpoint: info.endpoint,
+      stream: info.stream,
+    });
+    return async (request) => {
       const ctx: FaultContext = {
         info: { ...info, provider },
         clock,
@@ -95,7 +104,15 @@ export function createChaos(options: ChaosOptions): Chaos {
       if (action.delayMs) await clock.sleep(action.delayMs, request.signal);
       const response = await upstream(request);
       return action.transform ? action.transform(response, ctx) : response;
+    };
+  };
+
+  return {
+    async handle(request) {
+      const inject = decide(await inspectRequest(request));
+      return inject ? inject(request) : upstream(request);
     },
+    decide,
     counters: () => plan.counters(),
     rules: () => plan.rules(),
     setRules: (rules) => plan.setRules(rules),

@@ -40,18 +40,38 @@ export interface RequestInfo {
 
 /** Reads what the chaos layer needs from a request without consuming it (works on a clone). */
 export async function inspectRequest(request: Request): Promise<RequestInfo> {
-  const url = new URL(request.url);
-  const provider = providerOf(url.pathname, request.headers);
-  let body: unknown;
+  let text: string | undefined;
   if (request.body !== null && request.method !== 'GET' && request.method !== 'HEAD') {
     try {
-      body = JSON.parse(await request.clone().text());
+      text = await request.clone().text();
+    } catch {
+      text = undefined;
+    }
+  }
+  return describeRequest(request.method, new URL(request.url).pathname, request.headers, text);
+}
+
+/**
+ * `inspectRequest` from the parts of a request already at hand (the body as text, undefined when
+ * there is none), so a caller holding raw bytes (the socket proxy) need not build a Request.
+ */
+export function describeRequest(
+  method: string,
+  pathname: string,
+  headers: Headers,
+  bodyText: string | undefined,
+): RequestInfo {
+  const provider = providerOf(pathname, headers);
+  let body: unknown;
+  if (bodyText !== undefined && method !== 'GET' && method !== 'HEAD') {
+    try {
+      body = JSON.parse(bodyText);
     } catch {
       body = undefined;
     }
   }
   const record = isRecord(body) ? body : {};
-  const generation = GENERATION_PATHS.has(url.pathname);
+  const generation = GENERATION_PATHS.has(pathname);
   const stream = generation && (provider === 'ollama' ? record.stream !== false : record.stream === true);
   const responseFormat = isRecord(record.response_format) ? record.response_format.type : undefined;
   const jsonMode =
@@ -61,14 +81,14 @@ export async function inspectRequest(request: Request): Promise<RequestInfo> {
     (provider === 'anthropic' && record.output_format !== undefined);
   return {
     provider,
-    method: request.method,
-    endpoint: url.pathname,
+    method,
+    endpoint: pathname,
     generation,
     model: typeof record.model === 'string' ? record.model : undefined,
     stream,
     jsonMode,
     body,
-    headers: request.headers,
+    headers,
   };
 }
 
