@@ -31,7 +31,7 @@ function sleepWith(clock: Clock, ms: number, signal?: AbortSignal): Promise<void
   });
 }
 
-interface RealTimer {
+interface QueuedTimer {
   at: number;
   seq: number;
   /** Cleared when the timer fires or is cancelled. */
@@ -39,20 +39,110 @@ interface RealTimer {
 }
 
 /**
- * Wall-clock time. Every request arms a few long deadlines (headers, attempt, total) and almost always
- * cancels them all, so the timers live in one min-heap served by a single Node timeout, armed for the
- * earliest one. Why not a setTimeout each: Node keeps one list per distinct duration and deletes it
- * when its last timer is cleared, so a request that cancels its own timers paid for creating and
- * destroying three lists: ~12 µs per request (bench/benches/overhead.ts, measured interleaved).
- * Cancelling only marks the entry; cancelled entries are dropped when they reach the top, all at once
- * when no live timer is left, or by a rebuild when they outnumber the live ones (memory stays bounded).
- * The Node timeout is unref'd while no live timer is pending, so a cancelled deadline never keeps the
- * process alive. Timers due at the same millisecond fire in the order they were set.
+ * Pending timers of a clock: a binary min-heap by (due time, order set), so timers due at the same
+ * instant fire in the order they were set. Cancelling only marks the entry (O(1)); cancelled entries
+ * are dropped when they reach the top, all at once when no live timer is left, or by a rebuild when
+ * they outnumber the live ones four to one, so memory stays bounded. Requests arm deadlines and
+ * cancel nearly all of them, so cancelling must be cheap: the sorted array this replaces paid O(n)
+ * per cancel, quadratic with 10,000 requests in flight (bench/benches/scale.ts).
  */
-export class RealClock implements Clock {
-  #heap: RealTimer[] = [];
+class TimerQueue {
+  #heap: QueuedTimer[] = [];
   #seq = 0;
   #live = 0;
+
+  /** Timers set and neither fired nor cancelled. */
+  get size(): number {
+    return this.#live;
+  }
+
+  add(at: number, fn: () => void): () => void {
+    const timer: QueuedTimer = { at, seq: this.#seq++, fn };
+    this.#push(timer);
+    this.#live++;
+    return () => {
+      if (timer.fn === undefined) return;
+      timer.fn = undefined;
+      this.#live--;
+      if (this.#live === 0) this.#heap = [];
+      else if (this.#heap.length > 64 && this.#heap.length > 4 * this.#live) this.#rebuild();
+    };
+  }
+
+  /** When the earliest live timer is due. */
+  nextAt(): number | undefined {
+    this.#dropCancelledTop();
+    return this.#heap[0]?.at;
+  }
+
+  /** Removes and returns the earliest live timer's callback if it is due by `time`. */
+  takeDue(time: number): { at: number; fn: () => void } | undefined {
+    this.#dropCancelledTop();
+    const top = this.#heap[0];
+    if (!top || top.at > time) return undefined;
+    this.#pop();
+    const fn = top.fn!;
+    top.fn = undefined;
+    this.#live--;
+    if (this.#live === 0) this.#heap = [];
+    return { at: top.at, fn };
+  }
+
+  #dropCancelledTop(): void {
+    while (this.#heap.length > 0 && this.#heap[0]!.fn === undefined) this.#pop();
+  }
+
+  #rebuild(): void {
+    const live = this.#heap.filter((t) => t.fn !== undefined);
+    this.#heap = [];
+    for (const timer of live) this.#push(timer);
+  }
+
+  #push(timer: QueuedTimer): void {
+    const heap = this.#heap;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!earlier(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
+    }
+  }
+
+  #pop(): void {
+    const heap = this.#heap;
+    const last = heap.pop();
+    if (heap.length === 0 || !last) return;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let least = i;
+      if (left < heap.length && earlier(heap[left]!, heap[least]!)) least = left;
+      if (right < heap.length && earlier(heap[right]!, heap[least]!)) least = right;
+      if (least === i) break;
+      [heap[i], heap[least]] = [heap[least]!, heap[i]!];
+      i = least;
+    }
+  }
+}
+
+function earlier(a: QueuedTimer, b: QueuedTimer): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
+/**
+ * Wall-clock time. The timers live in a TimerQueue served by a single Node timeout armed for the
+ * earliest one, rather than a setTimeout each: a request arms three long deadlines and nearly always
+ * cancels them, and Node keeps one list per distinct duration that it deletes when its last timer is
+ * cleared, so each request paid for creating and destroying three lists: ~12 µs per request
+ * (bench/benches/overhead.ts, measured interleaved). The Node timeout is unref'd while no live timer
+ * is pending, so a cancelled deadline never keeps the process alive.
+ */
+export class RealClock implements Clock {
+  readonly #queue = new TimerQueue();
   #timeout: NodeJS.Timeout | undefined;
   #timeoutAt = Number.POSITIVE_INFINITY;
 
@@ -65,55 +155,36 @@ export class RealClock implements Clock {
   }
 
   setTimer(ms: number, fn: () => void): () => void {
-    const timer: RealTimer = { at: Date.now() + Math.max(0, ms), seq: this.#seq++, fn };
-    this.#push(timer);
-    this.#live++;
-    if (timer.at < this.#timeoutAt) this.#arm(timer.at);
-    else if (this.#live === 1) this.#timeout?.ref();
+    const at = Date.now() + Math.max(0, ms);
+    const cancel = this.#queue.add(at, fn);
+    if (at < this.#timeoutAt) this.#arm(at);
+    else if (this.#queue.size === 1) this.#timeout?.ref();
     return () => {
-      if (timer.fn === undefined) return;
-      timer.fn = undefined;
-      this.#live--;
-      if (this.#live === 0) {
-        this.#heap = [];
-        this.#timeout?.unref();
-      } else if (this.#heap.length > 64 && this.#heap.length > 4 * this.#live) {
-        this.#rebuild();
-      }
+      cancel();
+      if (this.#queue.size === 0) this.#timeout?.unref();
     };
   }
 
   /** Live timers (for tests). */
   get pendingTimers(): number {
-    return this.#live;
+    return this.#queue.size;
   }
 
   #arm(at: number): void {
     if (this.#timeout) clearTimeout(this.#timeout);
     this.#timeoutAt = at;
     this.#timeout = setTimeout(() => this.#fire(), Math.max(0, at - Date.now()));
-    if (this.#live === 0) this.#timeout.unref();
   }
 
   #fire(): void {
     this.#timeout = undefined;
     this.#timeoutAt = Number.POSITIVE_INFINITY;
-    const now = Date.now();
-    const heap = this.#heap;
     // Only timers due now: one set by a callback below for 0 ms waits for the next turn, as with setTimeout.
+    const now = Date.now();
     const due: Array<() => void> = [];
-    while (heap.length > 0 && heap[0]!.at <= now) {
-      const timer = this.#pop()!;
-      if (timer.fn === undefined) continue;
-      due.push(timer.fn);
-      timer.fn = undefined;
-      this.#live--;
-    }
-    if (this.#live === 0) this.#heap = [];
-    else {
-      while (this.#heap.length > 0 && this.#heap[0]!.fn === undefined) this.#pop();
-      if (this.#heap.length > 0) this.#arm(this.#heap[0]!.at);
-    }
+    for (let timer = this.#queue.takeDue(now); timer; timer = this.#queue.takeDue(now)) due.push(timer.fn);
+    const next = this.#queue.nextAt();
+    if (next !== undefined) this.#arm(next);
     for (const fn of due) {
       try {
         fn();
@@ -125,55 +196,6 @@ export class RealClock implements Clock {
       }
     }
   }
-
-  #rebuild(): void {
-    const live = this.#heap.filter((t) => t.fn !== undefined);
-    this.#heap = [];
-    for (const timer of live) this.#push(timer);
-  }
-
-  #push(timer: RealTimer): void {
-    const heap = this.#heap;
-    heap.push(timer);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!earlier(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
-      i = parent;
-    }
-  }
-
-  #pop(): RealTimer | undefined {
-    const heap = this.#heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (heap.length > 0 && last) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        const right = left + 1;
-        let least = i;
-        if (left < heap.length && earlier(heap[left]!, heap[least]!)) least = left;
-        if (right < heap.length && earlier(heap[right]!, heap[least]!)) least = right;
-        if (least === i) break;
-        [heap[i], heap[least]] = [heap[least]!, heap[i]!];
-        i = least;
-      }
-    }
-    return top;
-  }
-}
-
-function earlier(a: RealTimer, b: RealTimer): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-}
-
-interface VirtualTimer {
-  at: number;
-  seq: number;
-  fn: () => void;
 }
 
 /** Lets pending I/O callbacks and promise continuations run (one macrotask turn). */
@@ -186,8 +208,7 @@ export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmedia
  */
 export class VirtualClock implements Clock {
   #now: number;
-  #seq = 0;
-  #timers: VirtualTimer[] = [];
+  readonly #queue = new TimerQueue();
   #waiters: Array<{ count: number; resolve: () => void }> = [];
 
   constructor(startMs = Date.UTC(2026, 0, 1)) {
@@ -203,31 +224,25 @@ export class VirtualClock implements Clock {
   }
 
   setTimer(ms: number, fn: () => void): () => void {
-    const timer: VirtualTimer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn };
-    // Keep the list sorted by (at, seq): insertion keeps firing order deterministic.
-    let i = this.#timers.length;
-    while (i > 0 && this.#timers[i - 1]!.at > timer.at) i--;
-    this.#timers.splice(i, 0, timer);
-    this.#notifyWaiters();
-    return () => {
-      const index = this.#timers.indexOf(timer);
-      if (index >= 0) this.#timers.splice(index, 1);
-    };
+    // Fired in (due time, order set) order: deterministic.
+    const cancel = this.#queue.add(this.#now + Math.max(0, ms), fn);
+    if (this.#waiters.length > 0) this.#notifyWaiters();
+    return cancel;
   }
 
   /** Number of timers waiting to fire. */
   get pendingTimers(): number {
-    return this.#timers.length;
+    return this.#queue.size;
   }
 
   /** When the next timer is due, or undefined if none is pending. */
   nextTimerAt(): number | undefined {
-    return this.#timers[0]?.at;
+    return this.#queue.nextAt();
   }
 
   /** Resolves once at least `count` timers are pending (e.g. the router has started a backoff sleep). */
   whenTimersPending(count = 1): Promise<void> {
-    if (this.#timers.length >= count) return Promise.resolve();
+    if (this.#queue.size >= count) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push({ count, resolve }));
   }
 
@@ -239,9 +254,8 @@ export class VirtualClock implements Clock {
   async advanceTo(target: number, turnsBetweenTimers = 3): Promise<void> {
     for (let turn = 0; turn < turnsBetweenTimers; turn++) await nextTurn();
     for (;;) {
-      const next = this.#timers[0];
-      if (!next || next.at > target) break;
-      this.#timers.shift();
+      const next = this.#queue.takeDue(target);
+      if (!next) break;
       this.#now = Math.max(this.#now, next.at);
       next.fn();
       for (let turn = 0; turn < turnsBetweenTimers; turn++) await nextTurn();
@@ -259,7 +273,7 @@ export class VirtualClock implements Clock {
 
   #notifyWaiters(): void {
     this.#waiters = this.#waiters.filter((waiter) => {
-      if (this.#timers.length < waiter.count) return true;
+      if (this.#queue.size < waiter.count) return true;
       waiter.resolve();
       return false;
     });
