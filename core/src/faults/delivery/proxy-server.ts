@@ -79,7 +79,8 @@ const HOP_BY_HOP = new Set([
   'content-length',
 ]);
 
-const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+// node's parser already refuses TRACK (400) and closes CONNECT (no 'connect' listener); TRACE reaches us.
+const FORBIDDEN_METHODS = new Set(['TRACE']);
 
 class HttpProblem extends Error {
   readonly status: number;
@@ -117,21 +118,39 @@ async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer>
 }
 
 /**
+ * The hop-by-hop headers of one message: the fixed list plus any header its `Connection` header
+ * names (RFC 9110 §7.6.1), so `connection: close, x-private` keeps `x-private` on this hop.
+ */
+function hopByHop(raw: string[]): Set<string> {
+  let named: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== 'connection') continue;
+    for (const token of raw[i + 1]!.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name) (named ??= new Set(HOP_BY_HOP)).add(name);
+    }
+  }
+  return named ?? HOP_BY_HOP;
+}
+
+/**
  * The request's end-to-end headers, lowercased, repeated ones joined with ", " (as fetch's Headers
- * does): as Headers for the chaos layer and as a plain record for node:http.
+ * does; "; " for Cookie, whose values are a list of their own): as Headers for the chaos layer and
+ * as a plain record for node:http.
  */
 function requestHeaders(req: IncomingMessage): { headers: Headers; forward: Record<string, string> } {
   const headers = new Headers();
   const forward: Record<string, string> = {};
   const raw = req.rawHeaders;
+  const skip = hopByHop(raw);
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
-    if (HOP_BY_HOP.has(name)) continue;
+    if (skip.has(name)) continue;
     const value = raw[i + 1]!;
-    headers.append(name, value);
     const seen = forward[name];
-    forward[name] = seen === undefined ? value : `${seen}, ${value}`;
+    forward[name] = seen === undefined ? value : `${seen}${name === 'cookie' ? '; ' : ', '}${value}`;
   }
+  for (const name in forward) headers.set(name, forward[name]!);
   return { headers, forward };
 }
 
@@ -234,7 +253,7 @@ function sendUpstream(
 function forwarder(origins: Partial<Record<Provider, Origin>>): Upstream {
   return async (request) => {
     const url = new URL(request.url);
-    const provider = providerOf(url.pathname);
+    const provider = providerOf(url.pathname, request.headers);
     const origin = provider ? origins[provider] : undefined;
     if (!origin) {
       return problemResponse(403, 'upstream_not_configured', `no upstream configured for ${url.pathname}`);
@@ -255,9 +274,10 @@ function forwarder(origins: Partial<Record<Provider, Origin>>): Upstream {
     ).response;
     const responseHeaders = new Headers();
     const raw = upstream.rawHeaders;
+    const skip = hopByHop(raw);
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
-      if (!HOP_BY_HOP.has(name) || name === 'content-length') responseHeaders.append(name, raw[i + 1]!);
+      if (!skip.has(name) || name === 'content-length') responseHeaders.append(name, raw[i + 1]!);
     }
     let stream: Readable = upstream;
     const encoding = responseHeaders.get('content-encoding')?.trim().toLowerCase();
@@ -307,9 +327,10 @@ function passThrough(
   return sent.response.then((upstream) => {
     const head: string[] = [];
     const raw = upstream.rawHeaders;
+    const skip = hopByHop(raw);
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
-      if (!HOP_BY_HOP.has(name) || name === 'content-length') head.push(raw[i]!, raw[i + 1]!);
+      if (!skip.has(name) || name === 'content-length') head.push(raw[i]!, raw[i + 1]!);
     }
     try {
       res.writeHead(upstream.statusCode ?? 502, upstream.statusMessage || undefined, head);
@@ -488,9 +509,12 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
       throw new HttpProblem(400, 'invalid_request', 'request target is not a valid URL');
     }
     if (url.pathname.startsWith(ADMIN_PREFIX)) return admin(req, res, url.pathname);
+    const { headers, forward } = requestHeaders(req);
     let target: Origin | undefined;
     if (options.mode === 'forward') {
-      const provider = providerOf(url.pathname);
+      // By path and headers, as the chaos layer decides: GET /v1/models with anthropic-version is
+      // Anthropic's, and must not carry its x-api-key to the OpenAI origin.
+      const provider = providerOf(url.pathname, headers);
       if (!provider) throw new HttpProblem(404, 'unknown_route', `no provider serves ${url.pathname}`);
       target = origins[provider];
       if (!target) {
@@ -503,7 +527,6 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
       throw new HttpProblem(405, 'method_not_allowed', `${method} is not allowed`);
     const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, maxBodyBytes);
     const hasBody = body !== undefined && body.byteLength > 0;
-    const { headers, forward } = requestHeaders(req);
     // What `chaos.handle` would do, in two steps: the request is counted and decided on from its raw
     // parts, and only a request a fault applies to is built as a fetch Request.
     const inject = chaos.decide(
