@@ -137,6 +137,11 @@ export class CircuitBreakers {
   /** Reports how an allowed attempt ended (only outcomes for which countsAsFailure/success apply). */
   async record(id: string, outcome: 'success' | 'failure', wasProbe: boolean): Promise<void> {
     if (!this.#config.enabled) return;
+    if (outcome === 'success' && this.#config.mode === 'consecutive') {
+      // The common case changes nothing (closed, no failures to reset): a read instead of a write.
+      const stored = await this.#store.get<BreakerRecord>(KEY_PREFIX + id);
+      if (!stored || (stored.state === 'closed' && stored.consecutiveFailures === 0)) return;
+    }
     await this.#mutate(id, (record, now, transitions) => {
       this.#promote(id, record, now, transitions);
       if (record.state === 'half-open') {
