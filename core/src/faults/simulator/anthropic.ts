@@ -31,7 +31,7 @@ function checkAuth(call: Call): Response | undefined {
 }
 
 export async function handleAnthropic(call: Call): Promise<Response> {
-  const { pathname } = call.url;
+  const { pathname } = call;
   const method = call.request.method.toUpperCase();
   const isMessages = pathname === '/v1/messages' || pathname === '/v1/messages/count_tokens';
   const isModels = pathname === '/v1/models' || pathname.startsWith('/v1/models/');
@@ -172,6 +172,12 @@ async function messages(call: Call, countOnly: boolean): Promise<Response> {
       'There was an error parsing the body of your request. Please check your JSON syntax.',
     );
   }
+  // Synchronous up to the wait, in a function of its own: only what the reply needs waits (an async
+  // function keeps every local it has until it returns), as in openai.ts.
+  return respond(call, body, countOnly);
+}
+
+function respond(call: Call, body: Body, countOnly: boolean): Response | Promise<Response> {
   if (typeof body.model !== 'string' || !body.model) return invalid(call, 'model: Field required');
   if (!Array.isArray(body.messages)) return invalid(call, 'messages: Field required');
   if (!countOnly && body.max_tokens == null) return invalid(call, 'max_tokens: Field required');
@@ -251,17 +257,22 @@ async function messages(call: Call, countOnly: boolean): Promise<Response> {
     return streamResponse(call, frames, 200, headers);
   }
 
-  await call.wait(sample.ttftMs + perToken * Math.max(0, generation.outputTokens - 1));
-  if (generation.toolName) {
-    message.content = [
-      { type: 'tool_use', id: toolUseId, name: generation.toolName, input: parseOr(generation.text) },
-    ];
-  } else {
-    message.content = [{ type: 'text', text: generation.text }];
-  }
-  message.stop_reason = STOP_REASON[generation.finish];
-  message.stop_sequence = generation.stopSequence;
-  return json(call, message, rate);
+  const { text, toolName, finish, stopSequence } = generation;
+  return replyAfter(call, sample.ttftMs + perToken * Math.max(0, generation.outputTokens - 1), () => {
+    if (toolName) {
+      message.content = [{ type: 'tool_use', id: toolUseId, name: toolName, input: parseOr(text) }];
+    } else {
+      message.content = [{ type: 'text', text }];
+    }
+    message.stop_reason = STOP_REASON[finish];
+    message.stop_sequence = stopSequence;
+    return json(call, message, rate);
+  });
+}
+
+async function replyAfter(call: Call, ms: number, reply: () => Response): Promise<Response> {
+  await call.wait(ms);
+  return reply();
 }
 
 function parseOr(text: string): unknown {

@@ -17,7 +17,7 @@ type Body = Record<string, unknown>;
 const fail = (status: number, message: string) => errorResponse('ollama', status, { type: 'error', message });
 
 export async function handleOllama(call: Call): Promise<Response> {
-  const { pathname } = call.url;
+  const { pathname } = call;
   const method = call.request.method.toUpperCase();
   const route = `${method} ${pathname}`;
   switch (route) {
@@ -114,6 +114,12 @@ async function chatOrGenerate(call: Call, kind: 'chat' | 'generate'): Promise<Re
   } catch {
     return fail(400, goJsonError(raw));
   }
+  // Synchronous up to the wait, in a function of its own: only what the reply needs waits (an async
+  // function keeps every local it has until it returns), as in openai.ts.
+  return respond(call, kind, body);
+}
+
+function respond(call: Call, kind: 'chat' | 'generate', body: Body): Response | Promise<Response> {
   if (typeof body.model !== 'string' || !body.model) return fail(400, 'model is required');
   const found = lookupModel(call.models, 'ollama', body.model);
   if (!found) return fail(404, `model "${body.model}" not found, try pulling it first`);
@@ -182,7 +188,12 @@ async function chatOrGenerate(call: Call, kind: 'chat' | 'generate'): Promise<Re
   if (stream) {
     return streamResponse(call, lines(call, plan), 200, new Headers({ 'content-type': NDJSON_CONTENT_TYPE }));
   }
-  await call.wait(sample.ttftMs + perToken * Math.max(0, generation.outputTokens - 1));
+  return replyAfter(call, plan, sample.ttftMs + perToken * Math.max(0, generation.outputTokens - 1));
+}
+
+async function replyAfter(call: Call, plan: Plan, ms: number): Promise<Response> {
+  await call.wait(ms);
+  const { kind, model, generation } = plan;
   const final = finalFields(call, plan);
   const payload =
     kind === 'chat'

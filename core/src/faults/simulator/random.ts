@@ -68,9 +68,11 @@ export class Rng {
   }
 
   string(length: number, alphabet = ALNUM): string {
-    let out = '';
-    for (let i = 0; i < length; i++) out += alphabet[Math.floor(this.next() * alphabet.length)];
-    return out;
+    // Joined, not appended: `out += c` leaves a rope of one 32-byte node per character past the
+    // 13th, which an id held by a waiting request keeps (~0.5 KB a simulated request).
+    const chars = new Array<string>(length);
+    for (let i = 0; i < length; i++) chars[i] = alphabet[Math.floor(this.next() * alphabet.length)]!;
+    return chars.join('');
   }
 
   hex(length: number): string {

@@ -1,5 +1,6 @@
 import type { Clock } from '../../runtime/clock.ts';
 import { handleAnthropic } from './anthropic.ts';
+import type { Call } from './call.ts';
 import { callFactory } from './call.ts';
 import type { LatencyProfile } from './latency.ts';
 import type { ModelCatalogue } from './models.ts';
@@ -29,10 +30,17 @@ export interface SimulatorOptions {
 export interface Simulator {
   /**
    * Handles one provider HTTP request (any endpoint below) and returns the provider's exact response.
-   * Streams pace their chunks on options.clock. Rejects with the abort reason when request.signal
-   * aborts before the response headers; an abort later ends the body and clears every timer.
+   * Streams pace their chunks on options.clock. Rejects with the abort reason when the request's
+   * signal aborts before the response headers; an abort later ends the body and clears every timer.
+   *
+   * `signal`: the signal the request was made with (fetch's `init.signal`), when the caller has it.
+   * The simulator then follows it instead of `request.signal` and lets go of the Request once it has
+   * read it. Following `request.signal` means holding the Request (headers, body stream, URL:
+   * 3.4 KB a request in bench/benches/scale.ts) for the whole simulated latency: undici aborts that
+   * signal through a controller only the Request references, so the Request must stay alive for an
+   * abort to get through.
    */
-  handle(request: Request): Promise<Response>;
+  handle(request: Request, signal?: AbortSignal | null): Promise<Response>;
 }
 
 /** Which provider API a path belongs to. `/v1/models` is OpenAI's unless an anthropic-version header says otherwise (see handle). */
@@ -55,33 +63,39 @@ function providerOf(request: Request, pathname: string): WireProvider | undefine
 export function createSimulator(options: SimulatorOptions): Simulator {
   const makeCall = callFactory({ ...options, models: options.models ?? defaultCatalogue() });
   return {
-    async handle(request) {
-      if (request.signal.aborted) throw request.signal.reason;
-      const abort = new AbortController();
-      const onAbort = () => abort.abort(request.signal.reason);
-      request.signal.addEventListener('abort', onAbort, { once: true });
-      const call = makeCall(request, abort);
-      const provider = providerOf(request, call.url.pathname);
+    handle(request, signal) {
+      const source = signal ?? request.signal;
+      if (source.aborted) return Promise.reject(source.reason);
       try {
-        switch (provider) {
-          case 'openai':
-            return await handleOpenAI(call);
-          case 'anthropic':
-            return await handleAnthropic(call);
-          case 'ollama':
-            return await handleOllama(call);
-          default:
-            return new Response('Not Found', { status: 404, headers: { 'content-type': 'text/plain' } });
-        }
+        const call = makeCall(request, source, source !== request.signal);
+        return dispatch(call, providerOf(request, call.pathname));
       } catch (error) {
-        if (abort.signal.aborted) throw abort.signal.reason;
-        // A simulator bug must still look like a provider's own 500, not crash the transport.
-        const message = `The server had an error while processing your request. (${String(error)})`;
-        return errorResponse(provider ?? 'openai', 500, {
-          type: provider === 'anthropic' ? 'api_error' : 'server_error',
-          message,
-        });
+        return Promise.reject(error);
       }
     },
   };
+}
+
+// Takes the call, not the request: an async function keeps its arguments for as long as it waits.
+async function dispatch(call: Call, provider: WireProvider | undefined): Promise<Response> {
+  try {
+    switch (provider) {
+      case 'openai':
+        return await handleOpenAI(call);
+      case 'anthropic':
+        return await handleAnthropic(call);
+      case 'ollama':
+        return await handleOllama(call);
+      default:
+        return new Response('Not Found', { status: 404, headers: { 'content-type': 'text/plain' } });
+    }
+  } catch (error) {
+    if (call.signal.aborted) throw call.signal.reason;
+    // A simulator bug must still look like a provider's own 500, not crash the transport.
+    const message = `The server had an error while processing your request. (${String(error)})`;
+    return errorResponse(provider ?? 'openai', 500, {
+      type: provider === 'anthropic' ? 'api_error' : 'server_error',
+      message,
+    });
+  }
 }
