@@ -25,3 +25,11 @@ export const turn = (): Promise<void> => new Promise((resolve) => setImmediate(r
 export function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
+
+/**
+ * The process's peak resident set size so far, in bytes: the kernel's high-water mark (getrusage
+ * ru_maxrss), so a spike between two samples (a GC growing the heap inside a synchronous loop) counts.
+ */
+export function peakRssBytes(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
