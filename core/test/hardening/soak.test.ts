@@ -283,7 +283,13 @@ describe('soak through the chaos proxy on a loopback socket', () => {
           baseURL: proxy.url,
           // Real time on a shared CI machine: deadlines with room for a starved CPU, so that only the
           // injected stalls (which never end) run into them, not slow but healthy exchanges.
-          timeouts: { headersMs: 2_000, firstTokenMs: 1_000, idleMs: 1_000, attemptMs: 4_000, totalMs: 12_000 },
+          timeouts: {
+            headersMs: 2_000,
+            firstTokenMs: 1_000,
+            idleMs: 1_000,
+            attemptMs: 4_000,
+            totalMs: 12_000,
+          },
           retry: { baseDelayMs: 5, maxDelayMs: 30 },
           hedgeDelayMs: 150,
           budgetUsd: 1_000,

@@ -125,9 +125,10 @@ function hopByHop(raw: string[]): Set<string> {
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.toLowerCase() !== 'connection') continue;
+    named ??= new Set(HOP_BY_HOP);
     for (const token of raw[i + 1]!.split(',')) {
       const name = token.trim().toLowerCase();
-      if (name) (named ??= new Set(HOP_BY_HOP)).add(name);
+      if (name) named.add(name);
     }
   }
   return named ?? HOP_BY_HOP;
