@@ -56,17 +56,21 @@ class TimerQueue {
     return this.#live;
   }
 
-  add(at: number, fn: () => void): () => void {
+  add(at: number, fn: () => void): QueuedTimer {
     const timer: QueuedTimer = { at, seq: this.#seq++, fn };
     this.#push(timer);
     this.#live++;
-    return () => {
-      if (timer.fn === undefined) return;
-      timer.fn = undefined;
-      this.#live--;
-      if (this.#live === 0) this.#heap = [];
-      else if (this.#heap.length > 64 && this.#heap.length > 4 * this.#live) this.#rebuild();
-    };
+    return timer;
+  }
+
+  /** Cancels a timer if it has neither fired nor been cancelled; returns whether it did. */
+  cancel(timer: QueuedTimer): boolean {
+    if (timer.fn === undefined) return false;
+    timer.fn = undefined;
+    this.#live--;
+    if (this.#live === 0) this.#heap = [];
+    else if (this.#heap.length > 64 && this.#heap.length > 4 * this.#live) this.#rebuild();
+    return true;
   }
 
   /** When the earliest live timer is due. */
@@ -156,12 +160,12 @@ export class RealClock implements Clock {
 
   setTimer(ms: number, fn: () => void): () => void {
     const at = Date.now() + Math.max(0, ms);
-    const cancel = this.#queue.add(at, fn);
+    const timer = this.#queue.add(at, fn);
     if (at < this.#timeoutAt) this.#arm(at);
     else if (this.#queue.size === 1) this.#timeout?.ref();
+    // One closure per timer: requests set several and cancel nearly all of them.
     return () => {
-      cancel();
-      if (this.#queue.size === 0) this.#timeout?.unref();
+      if (this.#queue.cancel(timer) && this.#queue.size === 0) this.#timeout?.unref();
     };
   }
 
@@ -225,9 +229,11 @@ export class VirtualClock implements Clock {
 
   setTimer(ms: number, fn: () => void): () => void {
     // Fired in (due time, order set) order: deterministic.
-    const cancel = this.#queue.add(this.#now + Math.max(0, ms), fn);
+    const timer = this.#queue.add(this.#now + Math.max(0, ms), fn);
     if (this.#waiters.length > 0) this.#notifyWaiters();
-    return cancel;
+    return () => {
+      this.#queue.cancel(timer);
+    };
   }
 
   /** Number of timers waiting to fire. */

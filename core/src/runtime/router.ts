@@ -369,8 +369,6 @@ export class Router {
       run.route.strategy === 'least-latency'
         ? await this.#initialCandidatesByLatency(run)
         : this.#initialCandidates(run, undefined);
-    const seen = new Set<string>();
-    for (const c of queue) seen.add(c.deployment.id);
     let lastError: SwitchyardError | undefined;
     let hedgeAvailable = run.policies.hedge.enabled && !run.trace.stream;
 
@@ -388,7 +386,9 @@ export class Router {
         continue;
       }
 
-      const rewrite = new Set(this.#learnedRewrites.get(deployment.id) ?? NO_PARAMS);
+      // Parameters to rewrite on this deployment: learned earlier, or rejected during this request.
+      const learned = this.#learnedRewrites.get(deployment.id);
+      let rewrite = learned ? new Set(learned) : undefined;
       for (let tryNo = 1; ; tryNo++) {
         const gate = await this.#gate(run, deployment, candidateRecord);
         if (!gate.ok) {
@@ -397,7 +397,7 @@ export class Router {
         }
         const params: AttemptParams = {
           probe: gate.probe,
-          rewriteParams: rewrite.size === 0 ? NO_PARAMS : [...rewrite],
+          rewriteParams: rewrite ? [...rewrite] : NO_PARAMS,
           hedge: false,
         };
         let outcome: AttemptOutcome<T>;
@@ -422,7 +422,8 @@ export class Router {
         }
 
         // The provider rejected a parameter: same deployment, parameter rewritten, no backoff.
-        if (error.kind === 'unsupported_parameter' && error.param && !rewrite.has(error.param)) {
+        if (error.kind === 'unsupported_parameter' && error.param && !rewrite?.has(error.param)) {
+          rewrite ??= new Set();
           rewrite.add(error.param);
           this.#learn(deployment.id, error.param);
           record.next = 'rewrite-and-retry';
@@ -456,10 +457,12 @@ export class Router {
               ? { ids: run.route.onContentFiltered, source: 'content-filtered' as const }
               : undefined;
         if (special) {
+          // Already in the chain: every candidate taken so far, and those still queued.
+          const seen = new Set(run.trace.candidates.map((c) => c.deployment));
+          for (const c of queue) seen.add(c.deployment.id);
           const extra = special.ids
             .filter((id) => !seen.has(id) || !run.trace.attempts.some((a) => a.deployment === id))
             .map((id) => ({ deployment: this.#deployments.get(id)!, source: special.source }));
-          for (const c of extra) seen.add(c.deployment.id);
           queue.unshift(...extra);
         }
         break;
