@@ -7,10 +7,7 @@ import { frameStream } from './wire.ts';
 
 /** Everything a provider handler needs for one request. */
 export interface Call {
-  /**
-   * The request. Handlers read what they need from it (method, headers, body) before their first
-   * `wait`: from then on the simulator may have let go of it, and reading it throws.
-   */
+  /** The request. */
   readonly request: Request;
   /** The request URL's path. */
   readonly pathname: string;
@@ -65,41 +62,27 @@ interface Shared {
  * One request's state. A class rather than an object of closures: a call waits in memory for its
  * whole simulated latency (10,000 of them at once in bench/benches/scale.ts), and six closures with
  * their contexts cost a call what prototype methods do not. With the controller made only for
- * streams (below) and dispatch() taking the call rather than the request: 1.1 KB less per waiting
- * request in that benchmark.
+ * streams (below): 1.1 KB less per waiting request in that benchmark.
  */
 class SimulatedCall implements Call {
   readonly index: number;
   readonly rng: Rng;
   readonly pathname: string;
   readonly #shared: Shared;
-  readonly #href: string;
-  readonly #source: AbortSignal;
-  /** Let go of the request at the first wait (only when #source does not depend on it, see handle). */
-  readonly #release: boolean;
-  #request: Request | undefined;
+  readonly request: Request;
   #abort: AbortController | undefined;
   #latencyRng: Rng | undefined;
 
-  constructor(shared: Shared, request: Request, source: AbortSignal, release: boolean) {
+  constructor(shared: Shared, request: Request) {
     this.#shared = shared;
     this.index = shared.counter++;
     this.rng = new Rng(deriveSeed(shared.options.seed, this.index, 0x1d5));
-    this.#request = request;
-    this.#href = request.url;
-    this.pathname = new URL(this.#href).pathname;
-    this.#source = source;
-    this.#release = release;
-  }
-
-  get request(): Request {
-    if (!this.#request)
-      throw new Error('simulator bug: the request was read after the handler began to wait');
-    return this.#request;
+    this.request = request;
+    this.pathname = new URL(request.url).pathname;
   }
 
   get url(): URL {
-    return new URL(this.#href);
+    return new URL(this.request.url);
   }
 
   get clock(): Clock {
@@ -113,13 +96,13 @@ class SimulatedCall implements Call {
   // Non-streamed calls never need a controller of their own: their sleeps listen to the client's
   // signal directly (one AbortController and one listener less per waiting call).
   get signal(): AbortSignal {
-    return this.#abort?.signal ?? this.#source;
+    return this.#abort?.signal ?? this.request.signal;
   }
 
   get abort(): AbortController {
     if (!this.#abort) {
       const abort = new AbortController();
-      const source = this.#source;
+      const source = this.request.signal;
       if (source.aborted) abort.abort(source.reason);
       else source.addEventListener('abort', () => abort.abort(source.reason), { once: true });
       this.#abort = abort;
@@ -140,9 +123,6 @@ class SimulatedCall implements Call {
   }
 
   wait(ms: number): Promise<void> {
-    // Handlers have read the request by their first wait. Dropping it here frees its headers, body
-    // stream and URL (3.4 KB) for the whole simulated latency instead of holding them to the end.
-    if (this.#release) this.#request = undefined;
     return pause(this.clock, ms, this.signal);
   }
 
@@ -176,17 +156,10 @@ class SimulatedCall implements Call {
   }
 }
 
-/**
- * Builds per-request Calls; owns the request counter and the per-model rate-limit windows.
- * `source` is the signal the call follows: `request.signal`, or the signal the request was made
- * with. `release` lets the call drop the request at its first wait; only safe when `source` is not
- * `request.signal` (undici aborts that signal through a controller only the Request holds).
- */
-export function callFactory(
-  options: CallFactoryOptions,
-): (request: Request, source: AbortSignal, release: boolean) => Call {
+/** Builds per-request Calls; owns the request counter and the per-model rate-limit windows. */
+export function callFactory(options: CallFactoryOptions): (request: Request) => Call {
   const shared: Shared = { options, counter: 0, windows: new Map() };
-  return (request, source, release) => new SimulatedCall(shared, request, source, release);
+  return (request) => new SimulatedCall(shared, request);
 }
 
 /**

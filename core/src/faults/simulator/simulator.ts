@@ -30,17 +30,10 @@ export interface SimulatorOptions {
 export interface Simulator {
   /**
    * Handles one provider HTTP request (any endpoint below) and returns the provider's exact response.
-   * Streams pace their chunks on options.clock. Rejects with the abort reason when the request's
-   * signal aborts before the response headers; an abort later ends the body and clears every timer.
-   *
-   * `signal`: the signal the request was made with (fetch's `init.signal`), when the caller has it.
-   * The simulator then follows it instead of `request.signal` and lets go of the Request once it has
-   * read it. Following `request.signal` means holding the Request (headers, body stream, URL:
-   * 3.4 KB a request in bench/benches/scale.ts) for the whole simulated latency: undici aborts that
-   * signal through a controller only the Request references, so the Request must stay alive for an
-   * abort to get through.
+   * Streams pace their chunks on options.clock. Rejects with the abort reason when request.signal
+   * aborts before the response headers; an abort later ends the body and clears every timer.
    */
-  handle(request: Request, signal?: AbortSignal | null): Promise<Response>;
+  handle(request: Request): Promise<Response>;
 }
 
 /** Which provider API a path belongs to. `/v1/models` is OpenAI's unless an anthropic-version header says otherwise (see handle). */
@@ -63,11 +56,10 @@ function providerOf(request: Request, pathname: string): WireProvider | undefine
 export function createSimulator(options: SimulatorOptions): Simulator {
   const makeCall = callFactory({ ...options, models: options.models ?? defaultCatalogue() });
   return {
-    handle(request, signal) {
-      const source = signal ?? request.signal;
-      if (source.aborted) return Promise.reject(source.reason);
+    handle(request) {
+      if (request.signal.aborted) return Promise.reject(request.signal.reason);
       try {
-        const call = makeCall(request, source, source !== request.signal);
+        const call = makeCall(request);
         return dispatch(call, providerOf(request, call.pathname));
       } catch (error) {
         return Promise.reject(error);
@@ -76,7 +68,6 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   };
 }
 
-// Takes the call, not the request: an async function keeps its arguments for as long as it waits.
 async function dispatch(call: Call, provider: WireProvider | undefined): Promise<Response> {
   try {
     switch (provider) {

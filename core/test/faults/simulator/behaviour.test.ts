@@ -124,29 +124,6 @@ describe('pacing on a VirtualClock', () => {
     await expect(early).rejects.toThrow();
     expect(clock.pendingTimers).toBe(0);
   });
-
-  it("handle(request, signal) follows the caller's signal: before headers and mid-stream, with its reason", async () => {
-    const clock = new VirtualClock();
-    const simulator = createSimulator({ clock, seed: 46, latency: { '*': STEADY } });
-    const before = new AbortController();
-    // The Request itself carries no signal: only the one passed beside it can cancel the call.
-    const waiting = simulator.handle(openaiRequest({}), before.signal);
-    await clock.advance(100);
-    before.abort(new Error('caller gave up'));
-    await expect(waiting).rejects.toThrow('caller gave up');
-    expect(clock.pendingTimers).toBe(0);
-
-    const during = new AbortController();
-    const streaming = simulator.handle(openaiRequest({ stream: true }), during.signal);
-    await clock.advance(500);
-    const reader = (await streaming).body!.getReader();
-    await reader.read();
-    await clock.advance(0, 5);
-    expect(clock.pendingTimers).toBe(1);
-    during.abort();
-    await expect(reader.read()).rejects.toThrow();
-    expect(clock.pendingTimers).toBe(0);
-  });
 });
 
 describe('determinism', () => {
