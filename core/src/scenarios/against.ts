@@ -20,7 +20,14 @@ import type {
   RunJournal,
 } from './journal.ts';
 import { arrivalGapMs, createRequestFactory, type GeneratedRequest } from './load-gen.ts';
-import { journalHeader, latencyOverrides, type RunProgress, toFaultRule, toFaultWindow } from './runner.ts';
+import {
+  journalHeader,
+  latencyOverrides,
+  loadLimits,
+  type RunProgress,
+  toFaultRule,
+  toFaultWindow,
+} from './runner.ts';
 import type { Scenario } from './schema.ts';
 
 /**
@@ -800,20 +807,8 @@ async function driveLoad(
   runController: AbortController,
 ): Promise<{ clients: ClientCall[]; complete: boolean; error?: unknown }> {
   const load = scenario.load;
-  const maxRequests = Math.min(
-    load.requests ?? options.maxRequests ?? 100_000,
-    options.maxRequests ?? 100_000,
-  );
-  const arrivalsEndMs = load.duration ?? Number.POSITIVE_INFINITY;
+  const { maxRequests, arrivalsEndMs, progress } = loadLimits(scenario, options.maxRequests);
   const rel = () => clock.now() - t0;
-  const progress: RunProgress = {
-    elapsedMs: 0,
-    sent: 0,
-    finished: 0,
-    succeeded: 0,
-    failed: 0,
-    ...(load.requests !== undefined ? { planned: load.requests } : {}),
-  };
   const report = () => options.onProgress?.({ ...progress, elapsedMs: rel() });
   const makeRequest = createRequestFactory(scenario, seed);
   const clients: ClientCall[] = [];

@@ -143,19 +143,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   });
 
   const load = scenario.load;
-  const maxRequests = Math.min(
-    load.requests ?? options.maxRequests ?? 100_000,
-    options.maxRequests ?? 100_000,
-  );
-  const arrivalsEndMs = load.duration ?? Number.POSITIVE_INFINITY;
-  const progress: RunProgress = {
-    elapsedMs: 0,
-    sent: 0,
-    finished: 0,
-    succeeded: 0,
-    failed: 0,
-    ...(load.requests !== undefined ? { planned: load.requests } : {}),
-  };
+  const { maxRequests, arrivalsEndMs, progress } = loadLimits(scenario, options.maxRequests);
   const report = () => {
     if (!options.onProgress) return;
     progress.elapsedMs = rel(clock.now());
@@ -551,6 +539,29 @@ let cachedVersions: RunJournal['versions'] | undefined;
 
 /** Versions of Switchyard, Node and the SDKs, as journals record them. */
 /** What every journal starts with: identity, status, wall-clock span, scenario and versions. */
+/**
+ * How many requests a run may send and until when (its load, capped by `maxRequests`), and its
+ * progress counters at the start. Shared by the simulated/live runner and the --against runner.
+ */
+export function loadLimits(
+  scenario: Scenario,
+  maxRequestsCap: number | undefined,
+): { maxRequests: number; arrivalsEndMs: number; progress: RunProgress } {
+  const load = scenario.load;
+  return {
+    maxRequests: Math.min(load.requests ?? maxRequestsCap ?? 100_000, maxRequestsCap ?? 100_000),
+    arrivalsEndMs: load.duration ?? Number.POSITIVE_INFINITY,
+    progress: {
+      elapsedMs: 0,
+      sent: 0,
+      finished: 0,
+      succeeded: 0,
+      failed: 0,
+      ...(load.requests !== undefined ? { planned: load.requests } : {}),
+    },
+  };
+}
+
 export function journalHeader(
   scenario: Scenario,
   seed: number,
