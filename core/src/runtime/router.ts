@@ -17,6 +17,7 @@ import {
   AttemptDeadline,
   CircuitBreakers,
   LatencyTracker,
+  RequestDeadline,
   RetryBudget,
   retryDelayMs,
 } from './policies/index.ts';
@@ -91,12 +92,10 @@ interface RequestRun {
   route: RouteConfig;
   policies: PoliciesConfig;
   trace: DecisionTrace;
-  /** Aborts on the caller's signal or the request's total deadline. */
+  /** The request's total deadline, following the caller's signal. */
+  deadline: RequestDeadline;
+  /** Aborts on the caller's signal or the request's total deadline (deadline.signal). */
   signal: AbortSignal;
-  /** Clock time of the total deadline. */
-  endsAt: number;
-  /** Clears the total deadline's timer. */
-  cancelTotal: () => void;
   attemptCount: number;
 }
 
@@ -404,10 +403,8 @@ export class Router {
         if (hedgeAvailable && tryNo === 1) {
           hedgeAvailable = false;
           outcome = await this.#hedged(run, deployment, params, queue, attemptOn, gate.reservation);
-        } else if (gate.reservation) {
-          outcome = await this.#withReservation(gate.reservation, () => attemptOn(deployment, params));
         } else {
-          outcome = await attemptOn(deployment, params);
+          outcome = await this.#withReservation(gate.reservation, () => attemptOn(deployment, params));
         }
         const { record } = outcome;
         if (outcome.ok) {
@@ -439,7 +436,7 @@ export class Router {
           record.next = 'retry';
           record.delayBeforeNextMs = decision.delayMs;
           record.delayReason = decision.reason;
-          await this.clock.sleep(decision.delayMs, run.signal).catch(() => {
+          await run.deadline.sleep(decision.delayMs).catch(() => {
             throw this.#asError(run.signal.reason);
           });
           continue;
@@ -457,11 +454,9 @@ export class Router {
               ? { ids: run.route.onContentFiltered, source: 'content-filtered' as const }
               : undefined;
         if (special) {
-          // Already in the chain: every candidate taken so far, and those still queued.
-          const seen = new Set(run.trace.candidates.map((c) => c.deployment));
-          for (const c of queue) seen.add(c.deployment.id);
+          // Every deployment not tried yet (one still queued may come again, sooner).
           const extra = special.ids
-            .filter((id) => !seen.has(id) || !run.trace.attempts.some((a) => a.deployment === id))
+            .filter((id) => !run.trace.attempts.some((a) => a.deployment === id))
             .map((id) => ({ deployment: this.#deployments.get(id)!, source: special.source }));
           queue.unshift(...extra);
         }
@@ -512,7 +507,6 @@ export class Router {
   }
 
   async #reserve(run: RequestRun, deployment: DeploymentConfig): Promise<Reservation | undefined> {
-    if (this.config.budgets.length === 0) return undefined;
     const tenant = run.request.tenant ?? 'default';
     const price = this.#priceOf(deployment);
     if (!price) return undefined;
@@ -522,17 +516,22 @@ export class Router {
   }
 
   /** Runs an attempt holding a budget reservation, and settles it with the attempt's actual cost. */
-  async #withReservation<T>(
+  #withReservation<T>(
     reservation: Reservation | undefined,
     attempt: () => Promise<AttemptOutcome<T>>,
   ): Promise<AttemptOutcome<T>> {
-    let outcome: AttemptOutcome<T> | undefined;
-    try {
-      outcome = await attempt();
-      return outcome;
-    } finally {
-      if (reservation) await this.budgets.settle(reservation, outcome?.record.costUsd ?? 0);
-    }
+    // Without a reservation there is nothing to settle, and no async frame to hold per request.
+    if (!reservation) return attempt();
+    return attempt().then(
+      async (outcome) => {
+        await this.budgets.settle(reservation, outcome.record.costUsd);
+        return outcome;
+      },
+      async (error: unknown) => {
+        await this.budgets.settle(reservation, 0);
+        throw error;
+      },
+    );
   }
 
   /**
@@ -674,7 +673,7 @@ export class Router {
     const record = this.#openAttempt(run, deployment, params);
     const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
       streaming: false,
-      notAfter: run.endsAt,
+      notAfter: run.deadline.endsAt,
     });
     try {
       const result = await this.#adapter(deployment).complete(run.request, {
@@ -721,7 +720,7 @@ export class Router {
     const record = this.#openAttempt(run, deployment, params);
     const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
       streaming: true,
-      notAfter: run.endsAt,
+      notAfter: run.deadline.endsAt,
     });
     let iterator: AsyncIterator<ProviderStreamEvent> | undefined;
     try {
@@ -835,18 +834,7 @@ export class Router {
     const route = resolveRoute(this.config, request);
     const policies = mergePolicies(this.config.policies, route.policies);
     const now = this.clock.now();
-    const totalController = new AbortController();
-    const cancelTotal = this.clock.setTimer(policies.timeouts.totalMs, () =>
-      totalController.abort(
-        new SwitchyardError('timeout', {
-          message: `request exceeded its total deadline of ${policies.timeouts.totalMs} ms`,
-          timeoutPhase: 'total',
-        }),
-      ),
-    );
-    const signal = callerSignal
-      ? AbortSignal.any([callerSignal, totalController.signal])
-      : totalController.signal;
+    const deadline = new RequestDeadline(this.clock, policies.timeouts.totalMs, callerSignal);
     this.#retryBudget?.recordRequest();
     const trace: DecisionTrace = {
       id: this.#newId(),
@@ -871,15 +859,14 @@ export class Router {
       route,
       policies,
       trace,
-      signal,
-      endsAt: now + policies.timeouts.totalMs,
-      cancelTotal,
+      deadline,
+      signal: deadline.signal,
       attemptCount: 0,
     };
   }
 
   #finishRun(run: RequestRun): void {
-    run.cancelTotal();
+    run.deadline.dispose();
     const trace = run.trace;
     trace.endedAt = this.clock.now();
     trace.costUsd = trace.attempts.reduce((sum, a) => sum + a.costUsd, 0);

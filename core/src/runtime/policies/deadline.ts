@@ -170,8 +170,13 @@ export class RequestDeadline {
     this.signal = this.#timed.controller.signal;
     this.#timed.arm('total', totalMs, () => {
       this.#expired = true;
-      return timeoutError('total', `Request did not finish within ${totalMs} ms`, true);
+      return timeoutError('total', `request exceeded its total deadline of ${totalMs} ms`, true);
     });
+  }
+
+  /** Clock time at which the deadline fires. */
+  get endsAt(): number {
+    return this.#endsAt;
   }
 
   /** Time left before the deadline (0 once it has passed). */

@@ -38,8 +38,7 @@ export function createHookedFetch(options: AdapterOptions): typeof fetch {
     const state = storage.getStore();
     if (state === undefined) return base(input, init);
     const attemptSignal = state.context.signal;
-    const signal =
-      init?.signal && init.signal !== attemptSignal ? linkSignals(init.signal, attemptSignal) : attemptSignal;
+    const signal = init?.signal ? linkSignals(init.signal, attemptSignal) : attemptSignal;
     const response = await base(input, { ...init, signal });
     state.response = { status: response.status, headers: response.headers };
     if (!state.headersReported) {
