@@ -5,9 +5,10 @@
  * each (and the upstream alone: the floor) at the same concurrency, in rotating order.
  */
 import { readFileSync } from 'node:fs';
+import { nextTurn } from '@switchyard/core';
 import { drive, type LoadResult } from '../lib/load.ts';
 import { type Child, startNodeServer, startPortkey } from '../lib/proc.ts';
-import { emit, turn } from '../lib/result.ts';
+import { emit } from '../lib/result.ts';
 import { median, round } from '../lib/stats.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_PROXY_CONNECTIONS ?? 32);
@@ -73,7 +74,7 @@ try {
       results[name].push(result);
       // The gateway's own CPU per request (for 'direct': the upstream's).
       cpuPerRequest[name].push((cpuMicros(pidOf[name]) - cpuBefore) / Math.max(1, result['2xx']));
-      await turn();
+      await nextTurn();
     }
   }
   const agg = (name: Name) => ({

@@ -18,9 +18,6 @@ export function emit(result: BenchResult): void {
   else console.log(JSON.stringify(result, null, 2));
 }
 
-/** Lets the event loop turn once (I/O callbacks and promise continuations run). */
-export const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 /** Full GC when the process was started with --expose-gc (the orchestrator does), else a no-op. */
 export function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();

@@ -1,6 +1,6 @@
 import type { Clock } from '@switchyard/core';
 import { RealClock, Router, type RouterConfigInput } from '@switchyard/core';
-import { createSimulator, type LatencyProfile, ZERO_LATENCY } from '@switchyard/core/faults';
+import { chaosFetch, createSimulator, type LatencyProfile, ZERO_LATENCY } from '@switchyard/core/faults';
 
 /** Any key works for the simulator; a fixed fake one keeps real keys out of benchmark runs. */
 export const BENCH_KEY = 'sk-test-bench-not-a-real-key';
@@ -14,8 +14,7 @@ export function simulatorFetch(
     seed: options.seed ?? 1,
     latency: options.latency ?? { '*': ZERO_LATENCY },
   });
-  return ((input: string | URL | Request, init?: RequestInit) =>
-    simulator.handle(new Request(input, init))) as typeof fetch;
+  return chaosFetch(simulator);
 }
 
 /** One OpenAI deployment on the simulator, with the default resilience policies (retries, breaker on). */

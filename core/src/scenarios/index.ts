@@ -25,7 +25,6 @@ export {
   type RunOptions,
   type RunProgress,
   runScenario,
-  SCENARIO_API_KEY,
   toFaultRule,
   toFaultWindow,
   toRecord,

@@ -61,7 +61,6 @@ export interface RunOptions {
 }
 
 /** The key every simulated deployment is given (the simulator's own fake). */
-export const SCENARIO_API_KEY = SIMULATED_API_KEY;
 const KEY_ENV = 'SWITCHYARD_SCENARIO_API_KEY';
 /** Virtual runs start at a fixed instant so budget periods (UTC minute/hour/day) line up run after run. */
 export const VIRTUAL_EPOCH_MS = Date.UTC(2026, 0, 1);
@@ -116,7 +115,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     clock,
     random: mulberry32(deriveSeed(seed, 'router')),
     fetch: chaosFetch(chaos),
-    env: live ? live.env : { [KEY_ENV]: SCENARIO_API_KEY },
+    env: live ? live.env : { [KEY_ENV]: SIMULATED_API_KEY },
     newId: () => {
       lastId = `req-${String(++idCounter).padStart(5, '0')}`;
       return lastId;

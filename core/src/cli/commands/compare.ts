@@ -63,7 +63,7 @@ function simulatedDeployment(
 }
 
 async function buildRouter(options: CompareOptions): Promise<{ router: Router; models: string[] }> {
-  const [{ BUILTIN_MODELS, createSimulator }, { Router }] = await Promise.all([
+  const [{ BUILTIN_MODELS, chaosFetch, createSimulator }, { Router }] = await Promise.all([
     import('../../faults/index.ts'),
     import('../../runtime/router.ts'),
   ]);
@@ -90,8 +90,7 @@ async function buildRouter(options: CompareOptions): Promise<{ router: Router; m
   const router = new Router({
     clock,
     config: { deployments: models.map((m) => simulatedDeployment(m, BUILTIN_MODELS)) },
-    fetch: ((input: string | URL | Request, init?: RequestInit) =>
-      simulator.handle(new Request(input, init))) as typeof fetch,
+    fetch: chaosFetch(simulator),
     env: { SIMULATED_KEY: SIMULATED_API_KEY },
   });
   return { router, models };

@@ -11,8 +11,6 @@ export interface Call {
   readonly request: Request;
   /** The request URL's path. */
   readonly pathname: string;
-  /** The request URL (parsed on each read; handlers only need `pathname`). */
-  readonly url: URL;
   readonly clock: Clock;
   readonly models: ModelCatalogue;
   /** Aborted when the client aborts or cancels the body; every sleep listens to it. */
@@ -79,10 +77,6 @@ class SimulatedCall implements Call {
     this.rng = new Rng(deriveSeed(shared.options.seed, this.index, 0x1d5));
     this.request = request;
     this.pathname = new URL(request.url).pathname;
-  }
-
-  get url(): URL {
-    return new URL(this.request.url);
   }
 
   get clock(): Clock {
