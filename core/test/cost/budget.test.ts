@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../src/faults/chaos/prng.ts';
 import { nextTurn, VirtualClock } from '../../src/runtime/clock.ts';
 import type { BudgetConfig } from '../../src/runtime/config/schema.ts';
 import { BudgetLedger, periodKey, type Reservation } from '../../src/runtime/cost/index.ts';
@@ -55,18 +56,6 @@ class LaggyStore implements StateStore {
     await this.#lag();
     return this.#inner.update(key, fn, ttlMs);
   }
-}
-
-/** Deterministic PRNG (mulberry32) so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('BudgetLedger', () => {
@@ -227,7 +216,7 @@ describe('BudgetLedger', () => {
   it('never lets 200 concurrent reserve→settle cycles overspend, with a store that has latency', async () => {
     const clock = new VirtualClock();
     const memory = new MemoryStore(clock);
-    const random = seeded(42);
+    const random = mulberry32(42);
     const ledger = new BudgetLedger(new LaggyStore(memory, random), clock, [day('acme', 2)]);
     let granted = 0;
     let refused = 0;

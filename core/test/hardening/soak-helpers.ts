@@ -3,8 +3,8 @@
  * three-deployment router config, a seeded request mix, and the one-request driver that turns every
  * outcome into 'ok' or a typed error (anything else is a finding).
  */
+import { mulberry32 } from '../../src/faults/chaos/prng.ts';
 import { FAULT_IDS, FAULTS, type FaultRule } from '../../src/faults/index.ts';
-import { nextTurn, type VirtualClock } from '../../src/runtime/clock.ts';
 import type { RouterConfigInput } from '../../src/runtime/config/schema.ts';
 import { isSwitchyardError } from '../../src/runtime/errors.ts';
 import type { Router } from '../../src/runtime/router.ts';
@@ -98,14 +98,7 @@ export const TENANTS = ['acme', 'globex', 'initech'] as const;
 
 /** A deterministic mix: 30% streams, 10% JSON mode, prompts from a pool of 1,000 (some cache hits and coalescing). */
 export function requestMix(count: number, seed: number): Array<{ request: ChatRequest; stream: boolean }> {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  const next = mulberry32(seed);
   return Array.from({ length: count }, (_, i) => {
     const stream = next() < 0.3;
     const json = !stream && next() < 0.1;
@@ -152,37 +145,4 @@ export function resourceCounts(): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const type of process.getActiveResourcesInfo()) counts[type] = (counts[type] ?? 0) + 1;
   return counts;
-}
-
-/**
- * stand-in.ts's drive(), with the number of quiet turns as a parameter (the scenario runner settles
- * on 3): the clock jumps to the next timer once `quietTurns` event-loop turns pass with no new timer
- * and no request settling. Bounded: at most `maxJumps` timer jumps.
- */
-export async function driveAll<T>(
-  clock: VirtualClock,
-  promise: Promise<T>,
-  observe: () => number,
-  quietTurns = 3,
-  maxJumps = 200_000,
-): Promise<T> {
-  let settled = false;
-  const done = () => {
-    settled = true;
-  };
-  promise.then(done, done);
-  for (let jump = 0; jump < maxJumps && !settled; jump++) {
-    let quiet = 0;
-    let last = '';
-    while (quiet < quietTurns && !settled) {
-      await nextTurn();
-      const now = `${clock.pendingTimers}/${clock.nextTimerAt()}/${observe()}`;
-      quiet = now === last ? quiet + 1 : 0;
-      last = now;
-    }
-    if (settled) break;
-    if (!(await clock.runNext(0))) throw new Error('deadlock: requests pending and no timer is due');
-  }
-  if (!settled) throw new Error(`not settled after ${maxJumps} timer jumps`);
-  return promise;
 }

@@ -25,10 +25,10 @@ import { createAdapter } from '../../src/runtime/providers/index.ts';
 import type { OllamaAdapter } from '../../src/runtime/providers/ollama.ts';
 import { Router } from '../../src/runtime/router.ts';
 import type { MemoryStore } from '../../src/runtime/state.ts';
+import { drive } from '../router/stand-in.ts';
 import {
   callOnce,
   catalogueRules,
-  driveAll,
   requestMix,
   resourceCounts,
   type Settled,
@@ -149,7 +149,7 @@ describe('soak under chaos, in process on a virtual clock', () => {
             }),
           ),
         );
-        const outcomes = await driveAll(clock, all, () => settled);
+        const outcomes = await drive(clock, all, () => settled, { quietTurns: 3, maxJumps: 200_000 });
         const { ok, kinds, untyped } = tally(outcomes);
 
         expect(untyped, 'untyped failures').toEqual([]);
@@ -244,7 +244,7 @@ describe('soak: the default store under one-off prompts', () => {
             }),
         ),
       );
-      await driveAll(clock, all, () => settled);
+      await drive(clock, all, () => settled, { quietTurns: 3, maxJumps: 200_000 });
       sizes.push((router.store as MemoryStore).size);
     }
     // Live entries are at most this round's 600 answers (+ breaker/latency keys); before the fix the

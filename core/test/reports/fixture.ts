@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../src/faults/chaos/prng.ts';
 import { isFallback, percentile } from '../../src/reports/stats.ts';
 import type {
   AttemptSummary,
@@ -26,17 +27,6 @@ export interface FixtureOptions {
   description?: string;
   /** Cut the run at this share of its duration and mark it interrupted. */
   interruptAt?: number;
-}
-
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function makeJournal(options: FixtureOptions = {}): RunJournal {

@@ -248,13 +248,15 @@ export const unsupportedMaxTokens = (): Step => ({
 
 /**
  * Runs `promise` to completion on a virtual clock: lets the event loop settle (no new timer and no
- * new call for several turns in a row), then jumps to the next timer, until the promise settles.
- * Delivery is in-process, so "settled" is a property of promise turns, not of wall time.
+ * new call for `quietTurns` turns in a row; the scenario runner settles on 3), then jumps to the
+ * next timer, until the promise settles. Delivery is in-process, so "settled" is a property of
+ * promise turns, not of wall time. Bounded: at most `maxJumps` timer jumps.
  */
 export async function drive<T>(
   clock: VirtualClock,
   promise: Promise<T>,
   observe: () => number = () => 0,
+  { quietTurns = 8, maxJumps = 100_000 }: { quietTurns?: number; maxJumps?: number } = {},
 ): Promise<T> {
   let settled = false;
   promise.then(
@@ -265,10 +267,10 @@ export async function drive<T>(
       settled = true;
     },
   );
-  for (let guard = 0; guard < 100_000 && !settled; guard++) {
+  for (let jump = 0; jump < maxJumps && !settled; jump++) {
     let quiet = 0;
     let last = '';
-    while (quiet < 8 && !settled) {
+    while (quiet < quietTurns && !settled) {
       await nextTurn();
       const now = `${clock.pendingTimers}/${clock.nextTimerAt()}/${observe()}`;
       quiet = now === last ? quiet + 1 : 0;
@@ -277,5 +279,6 @@ export async function drive<T>(
     if (settled) break;
     if (!(await clock.runNext(0))) throw new Error('deadlock: the promise is pending and no timer is due');
   }
+  if (!settled) throw new Error(`not settled after ${maxJumps} timer jumps`);
   return promise;
 }
