@@ -323,7 +323,7 @@ function recordingHandler(chaos: Chaos, clock: Clock, calls: UpstreamCall[]): Up
     };
     let response: Response;
     try {
-      response = await chaos.handle(request);
+      response = await chaos.handle(request, info);
     } catch (error) {
       // No answer came (no_response) and the gateway gave up, or the upstream failed outright.
       finish(request.signal.aborted ? 'aborted' : 'error', request.signal.aborted ? undefined : 'network');

@@ -35,7 +35,8 @@ export interface ChaosOptions {
 export type Injector = (request: Request) => Promise<Response>;
 
 export interface Chaos {
-  handle(request: Request): Promise<Response>;
+  /** `info`: the request already described (inspectRequest), so its body is not read again. */
+  handle(request: Request, info?: RequestInfo): Promise<Response>;
   /**
    * `handle` in two steps, for a request already described (`describeRequest`): counts it and decides,
    * like `handle`. Returns undefined when it passes through untouched (the caller forwards it as it
@@ -108,8 +109,8 @@ export function createChaos(options: ChaosOptions): Chaos {
   };
 
   return {
-    async handle(request) {
-      const inject = decide(await inspectRequest(request));
+    async handle(request, info) {
+      const inject = decide(info ?? (await inspectRequest(request)));
       return inject ? inject(request) : upstream(request);
     },
     decide,

@@ -135,6 +135,20 @@ function hopByHop(raw: string[]): Set<string> {
 }
 
 /**
+ * An upstream response's headers to pass on, as raw name/value pairs: its end-to-end headers and
+ * its content-length (node:http does not recompute it for a piped body).
+ */
+function responseHead(raw: string[]): string[] {
+  const skip = hopByHop(raw);
+  const head: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!skip.has(name) || name === 'content-length') head.push(raw[i]!, raw[i + 1]!);
+  }
+  return head;
+}
+
+/**
  * The request's end-to-end headers, lowercased, repeated ones joined with ", " (as fetch's Headers
  * does; "; " for Cookie, whose values are a list of their own): as Headers for the chaos layer and
  * as a plain record for node:http.
@@ -274,12 +288,8 @@ function forwarder(origins: Partial<Record<Provider, Origin>>): Upstream {
       request.signal,
     ).response;
     const responseHeaders = new Headers();
-    const raw = upstream.rawHeaders;
-    const skip = hopByHop(raw);
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toLowerCase();
-      if (!skip.has(name) || name === 'content-length') responseHeaders.append(name, raw[i + 1]!);
-    }
+    const head = responseHead(upstream.rawHeaders);
+    for (let i = 0; i < head.length; i += 2) responseHeaders.append(head[i]!, head[i + 1]!);
     let stream: Readable = upstream;
     const encoding = responseHeaders.get('content-encoding')?.trim().toLowerCase();
     const decoder = encoding ? DECODERS[encoding] : undefined;
@@ -326,13 +336,7 @@ function passThrough(
   const sent = sendUpstream(origin, method, path, headers, body);
   exchange.upstream = sent.request;
   return sent.response.then((upstream) => {
-    const head: string[] = [];
-    const raw = upstream.rawHeaders;
-    const skip = hopByHop(raw);
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toLowerCase();
-      if (!skip.has(name) || name === 'content-length') head.push(raw[i]!, raw[i + 1]!);
-    }
+    const head = responseHead(upstream.rawHeaders);
     try {
       res.writeHead(upstream.statusCode ?? 502, upstream.statusMessage || undefined, head);
     } catch (error) {
