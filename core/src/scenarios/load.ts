@@ -1,14 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import { type Document, LineCounter, parseDocument, parse as parseYaml } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue, formatConfigIssue } from '../runtime/config/errors.ts';
-import { parseRouterConfig } from '../runtime/config/load.ts';
+import { parseRouterConfig, parseYamlDocument } from '../runtime/config/load.ts';
 import {
   formatFieldPath,
   locateYamlPath,
   type YamlPath,
-  yamlErrorIssues,
   zodIssuesToConfigIssues,
 } from '../runtime/config/locate.ts';
 import { type RouterConfig, routerConfigSchema } from '../runtime/config/schema.ts';
@@ -39,16 +38,7 @@ export interface ParsedScenarioSpec {
 
 /** Parses and validates the scenario text, without touching other files. */
 export function parseScenarioSpec(text: string, file: string): ParsedScenarioSpec {
-  const lineCounter = new LineCounter();
-  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) throw new ScenarioError(yamlErrorIssues(doc, lineCounter, file));
-  let data: unknown;
-  try {
-    data = doc.toJS();
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new ScenarioError([{ file, line: 1, column: 1, field: '', message }], { cause: error });
-  }
+  const { doc, lineCounter, data } = parseYamlDocument(text, file, ScenarioError);
   if (data === null || data === undefined)
     throw new ScenarioError([{ file, line: 1, column: 1, field: '', message: 'the document is empty' }]);
   const result = scenarioSchema.safeParse(data);

@@ -1,28 +1,40 @@
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { type Document, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError } from './errors.ts';
+import { ConfigError, type ConfigIssue } from './errors.ts';
 import { yamlErrorIssues, zodIssuesToConfigIssues } from './locate.ts';
 import { type DeploymentConfig, type RouterConfig, routerConfigSchema } from './schema.ts';
 
 /**
- * Parses YAML (or JSON, which the YAML parser reads too) and validates it against `schema`. Every
- * problem is collected into one ConfigError with file:line:column locations; syntax errors are
- * reported alone, since a broken document has no reliable values to validate.
+ * Parses YAML (or JSON, which the YAML parser reads too) into plain data, keeping the document and
+ * line counter for locating later errors. A syntax error (reported alone: a broken document has no
+ * reliable values to validate) or an unresolvable document is thrown as a `Failure` (a ConfigError
+ * or a subclass) with file:line:column locations.
  */
-export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: string, schema: S): z.output<S> {
+export function parseYamlDocument(
+  text: string,
+  file: string,
+  Failure: new (issues: readonly ConfigIssue[], options?: { cause?: unknown }) => ConfigError = ConfigError,
+): { doc: Document; lineCounter: LineCounter; data: unknown } {
   const lineCounter = new LineCounter();
   // prettyErrors off: messages stay one line; locations come from the line counter instead.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) throw new ConfigError(yamlErrorIssues(doc, lineCounter, file));
-  let data: unknown;
+  if (doc.errors.length > 0) throw new Failure(yamlErrorIssues(doc, lineCounter, file));
   try {
-    data = doc.toJS();
+    return { doc, lineCounter, data: doc.toJS() };
   } catch (error) {
     // e.g. an alias bomb or an unresolved alias
     const message = error instanceof Error ? error.message : String(error);
-    throw new ConfigError([{ file, line: 1, column: 1, field: '', message }], { cause: error });
+    throw new Failure([{ file, line: 1, column: 1, field: '', message }], { cause: error });
   }
+}
+
+/**
+ * Parses YAML or JSON and validates it against `schema`. Every problem is collected into one
+ * ConfigError with file:line:column locations.
+ */
+export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: string, schema: S): z.output<S> {
+  const { doc, lineCounter, data } = parseYamlDocument(text, file);
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   if (data === null || data === undefined) {
