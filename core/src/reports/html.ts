@@ -40,13 +40,20 @@ import {
 
 const require = createRequire(import.meta.url);
 
-let uplotAssets: { js: string; css: string } | undefined;
-function uplot(): { js: string; css: string } {
-  uplotAssets ??= {
-    js: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
-    css: readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
-  };
-  return uplotAssets;
+/** The embedded scripts (uPlot and ours), ready to inline, with their CSP hashes: built once per process. */
+let scriptAssets: { css: string; libScript: string; appScript: string; scriptSrc: string } | undefined;
+function assets(): { css: string; libScript: string; appScript: string; scriptSrc: string } {
+  if (!scriptAssets) {
+    const libScript = inlineScript(readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'));
+    const appScript = inlineScript(CLIENT_SCRIPT);
+    scriptAssets = {
+      css: readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
+      libScript,
+      appScript,
+      scriptSrc: `script-src ${sha256(libScript)} ${sha256(appScript)}`,
+    };
+  }
+  return scriptAssets;
 }
 
 /** Escapes text for HTML content and attribute values. */
@@ -85,12 +92,10 @@ export function renderHtml(journal: RunJournal): string {
   const summary = summarize(journal);
   const verdict = verdictOf(journal);
   const charts = chartData(journal);
-  const assets = uplot();
-  const libScript = inlineScript(assets.js);
-  const appScript = inlineScript(CLIENT_SCRIPT);
+  const { css, libScript, appScript, scriptSrc } = assets();
   const csp = [
     "default-src 'none'",
-    `script-src ${sha256(libScript)} ${sha256(appScript)}`,
+    scriptSrc,
     // uPlot positions its elements with inline styles; bars in the tables use style attributes.
     "style-src 'unsafe-inline'",
     'img-src data:',
@@ -108,7 +113,7 @@ export function renderHtml(journal: RunJournal): string {
 <meta name="color-scheme" content="light dark">
 <meta name="generator" content="Switchyard ${esc(journal.versions.switchyard)}">
 <title>${esc(title)}</title>
-<style>${assets.css}</style>
+<style>${css}</style>
 <style>${PAGE_CSS}</style>
 </head>
 <body>
