@@ -9,12 +9,10 @@ import {
   type ModelSetting,
   type ProviderKeys,
 } from './compare/engine.ts';
-import type { ProviderName } from './shared/protocol.ts';
+import { PROVIDER_NAMES, type ProviderName } from './shared/protocol.ts';
 
 export const KEYED_PROVIDERS = ['openai', 'anthropic', 'openai-compatible'] as const;
 export type KeyedProvider = (typeof KEYED_PROVIDERS)[number];
-
-const PROVIDER_NAMES: readonly ProviderName[] = ['openai', 'anthropic', 'ollama', 'openai-compatible'];
 
 export function secretName(provider: KeyedProvider): string {
   return `switchyard.apiKey.${provider}`;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { escapeHtml } from '@switchyard/core/reports';
 import * as vscode from 'vscode';
 
 export function nonce(): string {
@@ -27,7 +28,7 @@ export function compareHtml(
     "base-uri 'none'",
     "form-action 'none'",
   ].join('; ');
-  const state = escapeAttr(JSON.stringify(initialState));
+  const state = escapeHtml(JSON.stringify(initialState));
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -42,13 +43,4 @@ export function compareHtml(
 <script nonce="${n}" src="${script}"></script>
 </body>
 </html>`;
-}
-
-export function escapeAttr(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
 }

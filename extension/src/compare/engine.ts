@@ -23,7 +23,14 @@ import {
   SIMULATED_API_KEY,
 } from '@switchyard/core/faults';
 import { attemptViews } from '../shared/format.ts';
-import type { ChaosProfile, ColumnSpec, ColumnState, PromptInfo, ProviderName } from '../shared/protocol.ts';
+import {
+  type ChaosProfile,
+  type ColumnSpec,
+  type ColumnState,
+  PROVIDER_NAMES,
+  type PromptInfo,
+  type ProviderName,
+} from '../shared/protocol.ts';
 
 export interface ModelSetting {
   id: string;
@@ -52,7 +59,6 @@ export interface CompareSettings {
 export type ProviderKeys = Partial<Record<ProviderName, string>>;
 
 export const SIMULATOR_ORIGIN = 'http://simulator.switchyard.invalid';
-const PROVIDERS: readonly ProviderName[] = ['openai', 'anthropic', 'ollama', 'openai-compatible'];
 
 export const DEFAULT_MODELS: ModelSetting[] = [
   { id: 'openai/gpt-4.1', provider: 'openai', model: 'gpt-4.1' },
@@ -82,7 +88,7 @@ export function planColumns(
       continue;
     }
     const [provider, ...rest] = id.split('/');
-    if (PROVIDERS.includes(provider as ProviderName) && rest.length > 0) {
+    if (PROVIDER_NAMES.includes(provider as ProviderName) && rest.length > 0) {
       models.push({ id, provider: provider as ProviderName, model: rest.join('/') });
     } else {
       problems.push(`unknown model "${id}": add it to switchyard.models or write it as provider/model`);

@@ -9,7 +9,8 @@
 
 export const PROTOCOL_VERSION = 1;
 
-export type ProviderName = 'openai' | 'anthropic' | 'ollama' | 'openai-compatible';
+export const PROVIDER_NAMES = ['openai', 'anthropic', 'ollama', 'openai-compatible'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 /** One column of a comparison: the model asked for first (its fallbacks may answer instead). */
 export interface ColumnSpec {
