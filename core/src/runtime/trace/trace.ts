@@ -1,4 +1,4 @@
-import type { ErrorKind, SwitchyardError } from '../errors.ts';
+import type { ErrorKind, SwitchyardError, TimeoutPhase } from '../errors.ts';
 import type { Usage } from '../types.ts';
 
 /**
@@ -7,7 +7,32 @@ import type { Usage } from '../types.ts';
  * It holds no request content and no keys, so it can go into logs, spans and reports as it is.
  */
 
-export type SkipReason = 'breaker-open' | 'context-window' | 'budget' | 'unknown-deployment';
+export type SkipReason = 'breaker-open' | 'cooldown' | 'context-window' | 'budget' | 'unknown-deployment';
+
+/**
+ * Why the router left a deployment after an attempt (attempt.next 'fallback' or 'give-up'): the
+ * evidence a hypothesis or an outside script needs to re-check a fallback from the journal alone.
+ * Skips before an attempt (breaker open, cooldown, budget) are CandidateRecord.skipped.
+ */
+export type FallbackReason =
+  | 'retry-after-over-cap'
+  | 'retry-after-past-deadline'
+  | 'attempts-exhausted'
+  | 'retry-budget-denied'
+  | 'not-retryable';
+
+/** One budget ledger operation of a request, in the order they happened. */
+export interface BudgetEvent {
+  at: number;
+  op: 'reserve' | 'settle' | 'refuse';
+  tenant: string;
+  /** The attempt (AttemptRecord.n) the money is for. */
+  attempt: number;
+  /** reserve: the worst-case estimate held; settle: the actual cost charged; refuse: the estimate refused. */
+  amountUsd: number;
+  /** settle: the cost was estimated (usage missing or invalid, or a stream cut part-way). */
+  estimated?: boolean;
+}
 
 export interface CandidateRecord {
   deployment: string;
@@ -34,6 +59,19 @@ export interface AttemptRecord {
   delayReason?: 'retry-after' | 'backoff' | 'none';
   /** What the router decided after this attempt. */
   next?: 'done' | 'retry' | 'rewrite-and-retry' | 'fallback' | 'give-up';
+  /** With next 'fallback' (or 'give-up' when no fallback was left): why this deployment was left. */
+  fallbackReason?: FallbackReason;
+  /** The wait the provider asked for on this attempt (Retry-After, retry-after-ms), in ms on the router's clock. */
+  retryAfterMs?: number;
+  /** The deadline that ended this attempt, when one did. */
+  timeoutPhase?: TimeoutPhase;
+  /** A hedge loser that had outlived the deployment's expected latency: counted against it as a slow call. */
+  slow?: boolean;
+  /** Streams: characters of text this attempt delivered to the caller, and their SHA-256 (hex, first 16). */
+  deliveredChars?: number;
+  deliveredHash?: string;
+  /** The cost was estimated from counted tokens (usage missing, invalid, or the stream was cut). */
+  costEstimated?: boolean;
   hedge?: boolean;
   probe?: boolean;
   rewrittenParams?: string[];
@@ -68,6 +106,11 @@ export interface DecisionTrace {
   wastedUsd: number;
   /** Text already streamed when a stream failed after its first token. */
   partialTextChars?: number;
+  /** Streams: the text the caller received in all (characters, and SHA-256 hex, first 16). */
+  deliveredChars?: number;
+  deliveredHash?: string;
+  /** Budget reservations and settlements of this request (only when budgets apply). */
+  budgetEvents?: BudgetEvent[];
 }
 
 export function errorSummary(error: SwitchyardError): Record<string, unknown> {
