@@ -532,7 +532,7 @@ const definitions: FaultDefinition[] = [
   {
     id: 'connection_refused',
     description:
-      'Nothing accepts the request: the proxy closes the socket at once without a response; in-process a fetch TypeError.',
+      'Nothing accepts the connection (ECONNREFUSED): the proxy redirects the request (307) to a closed loopback port, so a fetch-based client that follows redirects (every official JS SDK) gets a real refusal; in-process a fetch TypeError with code ECONNREFUSED.',
     category: 'transport',
     providers: ALL,
     stream: 'any',
