@@ -16,6 +16,7 @@ export { createChaos, transportFaultOf } from './engine.ts';
 export type { ChaosCounters, Decision, FaultPlan, FaultRule, FaultTarget, Injection } from './plan.ts';
 export { createPlan, globMatch, rampRate, targetMatches, validateRules } from './plan.ts';
 export type { Random } from './prng.ts';
+export { deriveSeed as deriveChaosSeed, mulberry32, randomId } from './prng.ts';
 export type { FaultEntry, FaultSpec } from './rule-format.ts';
 export {
   durationSchema,
@@ -28,7 +29,6 @@ export {
   parseFaultList,
   toFaultRule,
 } from './rule-format.ts';
-export { deriveSeed as deriveChaosSeed, mulberry32, randomId } from './prng.ts';
 export type { FrameOp, FrameTransform, Framing } from './streams.ts';
 export { delayClose, sliceBytes, stallingBody, transformFrames, untilAborted } from './streams.ts';
 export type { Provider, ProviderErrorSpec, RequestInfo } from './wire.ts';

@@ -593,7 +593,7 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
     } catch {
       throw new HttpProblem(400, 'invalid_request', 'request target is not a valid URL');
     }
-    if (cors && cors(req, res)) return;
+    if (cors?.(req, res)) return;
     if (url.pathname.startsWith(ADMIN_PREFIX)) return admin(req, res, url.pathname);
     const { headers, forward } = requestHeaders(req);
     let target: Origin | undefined;

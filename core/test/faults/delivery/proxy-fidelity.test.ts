@@ -52,8 +52,8 @@ describe('request ids never repeat within one proxy', () => {
         .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
       expect(error).toBeInstanceOf(OpenAI.InternalServerError);
       ids.push(error.requestID!);
-      expect(error.headers.get('openai-version')).toBe('2020-10-01');
-      expect(error.headers.get('openai-processing-ms')).toMatch(/^\d+$/);
+      expect(error.headers?.get('openai-version')).toBe('2020-10-01');
+      expect(error.headers?.get('openai-processing-ms')).toMatch(/^\d+$/);
       expect((await admin(p, 'POST', 'reset')).status).toBe(200);
     }
     expect(ids.every((id) => /^req_[0-9a-f]{32}$/.test(id))).toBe(true);
