@@ -17,7 +17,7 @@ type Body = Record<string, unknown>;
  * parameters `temperature`, `top_p` and `top_k` that older models still take and the API documents.
  * Anything else is `<name>: Extra inputs are not permitted`, as the API answers.
  */
-const KNOWN_PARAMS = new Set([
+export const MESSAGES_PARAMS: ReadonlySet<string> = new Set([
   ...['max_tokens', 'messages', 'model', 'cache_control', 'container', 'diagnostics', 'inference_geo'],
   ...['metadata', 'output_config', 'output_format', 'service_tier', 'speed', 'stop_sequences', 'stream'],
   ...['system', 'thinking', 'tool_choice', 'tools', 'user_profile_id', 'workspace_id', 'billing_policy'],
@@ -200,7 +200,7 @@ async function messages(call: Call, countOnly: boolean): Promise<Response> {
 }
 
 function respond(call: Call, body: Body, countOnly: boolean): Response | Promise<Response> {
-  const unknown = Object.keys(body).find((key) => !KNOWN_PARAMS.has(key));
+  const unknown = Object.keys(body).find((key) => !MESSAGES_PARAMS.has(key));
   if (unknown !== undefined) return invalid(call, `${unknown}: Extra inputs are not permitted`);
   if (typeof body.model !== 'string' || !body.model) return invalid(call, 'model: Field required');
   if (!Array.isArray(body.messages)) return invalid(call, 'messages: Field required');
