@@ -155,11 +155,12 @@ describe.each(['chat', 'responses'] as const)('an OpenAI deployment with api: %s
     expect(events.at(-1)!.type).toBe('done');
   });
 
-  it('a stream cut before its end, or an error event inside it, is an error event with the text so far', async () => {
+  it('a stream cut before its end, an error event or a garbled event inside it, is an error event with the text so far', async () => {
     // Past the first text: a Responses stream opens with four events before its first delta.
     const afterChunks = api === 'responses' ? 7 : 4;
-    for (const fault of ['stream_cut', 'stream_error_event'] as const) {
-      const { router } = await setup(api, [{ fault, params: { afterChunks }, injection: { firstN: 1 } }]);
+    for (const fault of ['stream_cut', 'stream_error_event', 'malformed_sse'] as const) {
+      const params = fault === 'malformed_sse' ? { atChunk: afterChunks } : { afterChunks };
+      const { router } = await setup(api, [{ fault, params, injection: { firstN: 1 } }]);
       const events = await streamed(router, ask());
       const last = events.at(-1) as Extract<StreamEvent, { type: 'error' }>;
       expect(last.type, fault).toBe('error');
