@@ -159,7 +159,8 @@ describe.each(['chat', 'responses'] as const)('an OpenAI deployment with api: %s
     // Past the first text: a Responses stream opens with four events before its first delta.
     const afterChunks = api === 'responses' ? 7 : 4;
     for (const fault of ['stream_cut', 'stream_error_event', 'malformed_sse'] as const) {
-      const params = fault === 'malformed_sse' ? { atChunk: afterChunks } : { afterChunks };
+      const params: Record<string, number> =
+        fault === 'malformed_sse' ? { atChunk: afterChunks } : { afterChunks };
       const { router } = await setup(api, [{ fault, params, injection: { firstN: 1 } }]);
       const events = await streamed(router, ask());
       const last = events.at(-1) as Extract<StreamEvent, { type: 'error' }>;

@@ -15,6 +15,7 @@ import {
   json,
   modelNotFound,
   readBody,
+  requestModel,
   unknownParam,
   withRateHeaders,
 } from './openai-shared.ts';
@@ -60,16 +61,10 @@ function inputsOf(call: Call, input: unknown): string[] | Response {
 }
 
 function respond(call: Call, body: Body): Response | Promise<Response> {
-  const unknown = unknownParam(call, 'embeddings', body);
-  if (unknown) return unknown;
-  if (typeof body.model !== 'string' || !body.model)
-    return invalid(call, 'you must provide a model parameter');
-  const found = lookupModel(call.models, 'openai', body.model);
-  if (!found) return modelNotFound(call, body.model);
+  const found = requestModel(call, 'embeddings', body);
+  if (found instanceof Response) return found;
   const { id: modelId, spec } = found;
-  if (!spec.embedding) {
-    return invalid(call, `This model does not support embeddings: ${body.model}.`, 'model', 'invalid_model');
-  }
+  const embedding = spec.embedding!; // requestModel checked it
   const texts = inputsOf(call, body.input);
   if (texts instanceof Response) return texts;
   const format = body.encoding_format ?? 'float';
@@ -81,9 +76,9 @@ function respond(call: Call, body: Body): Response | Promise<Response> {
       'invalid_value',
     );
   }
-  let dimensions = spec.embedding.dimensions;
+  let dimensions = embedding.dimensions;
   if (body.dimensions != null) {
-    if (!spec.embedding.shortenable) {
+    if (!embedding.shortenable) {
       return invalid(
         call,
         'This model does not support specifying dimensions.',
@@ -92,10 +87,10 @@ function respond(call: Call, body: Body): Response | Promise<Response> {
       );
     }
     const wanted = Number(body.dimensions);
-    if (!Number.isInteger(wanted) || wanted < 1 || wanted > spec.embedding.dimensions) {
+    if (!Number.isInteger(wanted) || wanted < 1 || wanted > embedding.dimensions) {
       return invalid(
         call,
-        `Invalid 'dimensions': expected an integer between 1 and ${spec.embedding.dimensions}, but got ${String(body.dimensions)} instead.`,
+        `Invalid 'dimensions': expected an integer between 1 and ${embedding.dimensions}, but got ${String(body.dimensions)} instead.`,
         'dimensions',
         'invalid_value',
       );
@@ -118,7 +113,7 @@ function respond(call: Call, body: Body): Response | Promise<Response> {
   const data = texts.map((text, index) => ({
     object: 'embedding',
     index,
-    embedding: encode(embeddingOf(call, modelId, spec.embedding!.dimensions, text, dimensions), format),
+    embedding: encode(embeddingOf(call, modelId, embedding.dimensions, text, dimensions), format),
   }));
   const sample = call.latency(modelId, spec);
   const rate = call.rateLimit(modelId, spec, tokens);

@@ -19,10 +19,10 @@ import {
   invalid,
   json,
   modelNotFound,
-  notAChatModel,
   pickTool,
   readBody,
   reasoningTokens,
+  requestModel,
   type TokenLogprob,
   tokenLogprobs,
   unknownParam,
@@ -84,15 +84,9 @@ export async function handleResponses(call: Call): Promise<Response> {
 }
 
 function respond(call: Call, body: Body): Response | Promise<Response> {
-  const unknown = unknownParam(call, 'responses', body);
-  if (unknown) return unknown;
-  if (typeof body.model !== 'string' || !body.model)
-    return invalid(call, "Missing required parameter: 'model'.", 'model', 'missing_required_parameter');
-  const found = lookupModel(call.models, 'openai', body.model);
-  if (!found) return modelNotFound(call, body.model);
+  const found = requestModel(call, 'responses', body);
+  if (found instanceof Response) return found;
   const { id: modelId, spec } = found;
-  const notChat = notAChatModel(call, spec);
-  if (notChat) return notChat;
   const messages = inputMessages(body.input);
   if (body.input === undefined || messages.length === 0) {
     return invalid(call, "Missing required parameter: 'input'.", 'input', 'missing_required_parameter');

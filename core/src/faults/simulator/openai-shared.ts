@@ -6,6 +6,7 @@ import type { Call, RateLimitState } from './call.ts';
 import { formatResetDuration } from './call.ts';
 import type { JsonSchema } from './content.ts';
 import type { ModelSpec, ParamRule } from './models.ts';
+import { lookupModel } from './models.ts';
 import type { Rng } from './random.ts';
 import type { ErrorSpec } from './wire.ts';
 import { errorResponse, JSON_CONTENT_TYPE, openaiRequestId } from './wire.ts';
@@ -88,16 +89,38 @@ export function modelNotFound(call: Call, model: string): Response {
   );
 }
 
-/** Chat endpoints refuse embedding models with the API's wording. */
-export function notAChatModel(call: Call, spec: ModelSpec): Response | undefined {
-  if (!spec.embedding) return undefined;
-  return invalid(
-    call,
-    'This is not a chat model and thus not supported in the v1/chat/completions endpoint. Did you mean to use v1/completions?',
-    'model',
-    null,
-    404,
-  );
+/**
+ * The checks every endpoint starts with, in the API's order: unknown body parameters, then the
+ * model (named, known, and of the endpoint's kind: chat endpoints refuse embedding models and the
+ * embeddings endpoint chat models, with the API's wording).
+ */
+export function requestModel(
+  call: Call,
+  endpoint: keyof typeof KNOWN_PARAMS,
+  body: Body,
+): { id: string; spec: ModelSpec } | Response {
+  const unknown = unknownParam(call, endpoint, body);
+  if (unknown) return unknown;
+  if (typeof body.model !== 'string' || !body.model) {
+    return endpoint === 'responses'
+      ? invalid(call, "Missing required parameter: 'model'.", 'model', 'missing_required_parameter')
+      : invalid(call, 'you must provide a model parameter');
+  }
+  const found = lookupModel(call.models, 'openai', body.model);
+  if (!found) return modelNotFound(call, body.model);
+  if (endpoint === 'embeddings' && !found.spec.embedding) {
+    return invalid(call, `This model does not support embeddings: ${body.model}.`, 'model', 'invalid_model');
+  }
+  if (endpoint !== 'embeddings' && found.spec.embedding) {
+    return invalid(
+      call,
+      'This is not a chat model and thus not supported in the v1/chat/completions endpoint. Did you mean to use v1/completions?',
+      'model',
+      null,
+      404,
+    );
+  }
+  return found;
 }
 
 /** The request body as a JSON object, or the API's 400 when it is not one. */

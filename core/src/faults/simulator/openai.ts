@@ -15,10 +15,10 @@ import {
   invalid,
   json,
   modelNotFound,
-  notAChatModel,
   pickTool,
   readBody,
   reasoningTokens,
+  requestModel,
   type TokenLogprob,
   tokenLogprobs,
   unknownParam,
@@ -114,15 +114,9 @@ interface Choice {
 }
 
 function respond(call: Call, body: Body): Response | Promise<Response> {
-  const unknown = unknownParam(call, 'chat', body);
-  if (unknown) return unknown;
-  if (typeof body.model !== 'string' || !body.model)
-    return invalid(call, 'you must provide a model parameter');
-  const found = lookupModel(call.models, 'openai', body.model);
-  if (!found) return modelNotFound(call, body.model);
+  const found = requestModel(call, 'chat', body);
+  if (found instanceof Response) return found;
   const { id: modelId, spec } = found;
-  const notChat = notAChatModel(call, spec);
-  if (notChat) return notChat;
   if (body.messages === undefined) {
     return invalid(call, "Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
   }
@@ -230,7 +224,7 @@ function respond(call: Call, body: Body): Response | Promise<Response> {
   // Hidden reasoning happens before the first visible token.
   const ttft = sample.ttftMs + tokenTimeMs(first.reasoningTokens, sample);
   const perToken = tokenTimeMs(1, sample);
-  const model = spec.servedAs ?? body.model;
+  const model = spec.servedAs ?? (body.model as string);
   const id = `chatcmpl-${call.rng.string(29)}`;
   const created = Math.floor(call.clock.now() / 1000);
   const fingerprint = `fp_${call.rng.hex(10)}`;
