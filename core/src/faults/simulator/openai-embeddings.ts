@@ -7,16 +7,13 @@
  */
 import type { Call } from './call.ts';
 import { countTokens } from './content.ts';
-import { lookupModel } from './models.ts';
 import {
   type Body,
   baseHeaders,
   invalid,
   json,
-  modelNotFound,
   readBody,
   requestModel,
-  unknownParam,
   withRateHeaders,
 } from './openai-shared.ts';
 import { deriveSeed, hashString, Rng } from './random.ts';

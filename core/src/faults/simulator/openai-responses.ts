@@ -10,7 +10,6 @@ import { streamResponse } from './call.ts';
 import type { Generation, JsonSchema } from './content.ts';
 import { chunkPieces, contentText, estimateInputTokens, generate } from './content.ts';
 import { tokenTimeMs } from './latency.ts';
-import { lookupModel } from './models.ts';
 import {
   type Body,
   baseHeaders,
@@ -18,14 +17,12 @@ import {
   type FunctionTool,
   invalid,
   json,
-  modelNotFound,
   pickTool,
   readBody,
   reasoningTokens,
   requestModel,
   type TokenLogprob,
   tokenLogprobs,
-  unknownParam,
   withRateHeaders,
 } from './openai-shared.ts';
 import { deriveSeed, Rng } from './random.ts';

@@ -3,7 +3,6 @@ import { streamResponse } from './call.ts';
 import type { Generation, JsonSchema } from './content.ts';
 import { chunkPieces, estimateInputTokens, generate } from './content.ts';
 import { tokenTimeMs } from './latency.ts';
-import { lookupModel } from './models.ts';
 import { handleEmbeddings } from './openai-embeddings.ts';
 import { handleResponses } from './openai-responses.ts';
 import {
@@ -21,7 +20,6 @@ import {
   requestModel,
   type TokenLogprob,
   tokenLogprobs,
-  unknownParam,
   withRateHeaders,
 } from './openai-shared.ts';
 import { deriveSeed, Rng } from './random.ts';
