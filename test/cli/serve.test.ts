@@ -76,6 +76,40 @@ describe('switchyard serve', () => {
     expect((await chat(url)).status).toBe(200);
   });
 
+  it('listens on 4747 by default, not Portkey’s 8787', async () => {
+    const help = await runCli(['serve', '--help']);
+    expect(help.stdout).toContain('(default: 4747)');
+    expect(help.stdout).not.toContain('8787');
+  });
+
+  it('what GET /__switchyard/rules answers is a config file for another serve', async () => {
+    const first = await startServe(['--config', 'test/cli/fixtures/serve.yaml']);
+    const listed = await (await fetch(`${first.url}/__switchyard/rules`)).text();
+    child!.kill('SIGKILL');
+    const file = join(tmpdir(), `switchyard-serve-rules-${process.pid}.json`);
+    await writeFile(file, listed);
+    const { url } = await startServe(['--config', file]);
+    const limited = await chat(url);
+    expect(limited.status).toBe(429);
+    await limited.body?.cancel();
+    expect((await chat(url)).status).toBe(200);
+  });
+
+  it('--cors lets a browser origin call it; without it no CORS headers', async () => {
+    const preflight = (url: string) =>
+      fetch(`${url}/v1/chat/completions`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' },
+      });
+    const plain = await startServe([]);
+    expect((await preflight(plain.url)).headers.get('access-control-allow-origin')).toBeNull();
+    child!.kill('SIGKILL');
+    const { url } = await startServe(['--cors']);
+    const response = await preflight(url);
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
   it('rejects a broken --config with file:line:column and exits 2', async () => {
     const file = join(tmpdir(), `switchyard-serve-${process.pid}.yaml`);
     await writeFile(file, 'faults:\n  - fault: rate_limit\n    params: { retryAfterMs: soon }\n');

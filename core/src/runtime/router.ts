@@ -30,6 +30,9 @@ import type { AttemptRecord, CandidateRecord, DecisionTrace } from './trace/trac
 import type {
   ChatRequest,
   ChatResponse,
+  EmbedRequest,
+  EmbedResponse,
+  EmbedResult,
   ProviderResult,
   ProviderStreamEvent,
   StreamEvent,
@@ -1010,6 +1013,99 @@ export class Router {
       cause: thrown,
       ...(deployment ? { deployment: deployment.id, provider: deployment.provider } : {}),
     });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Embeddings: the same chain (route, retries, breakers, fallbacks, budgets, deadlines, trace).
+
+  /**
+   * Embeddings for one text or many, through the request's route with the full resilience policy.
+   * A deployment whose provider has no embeddings endpoint is failed over like any other failure.
+   */
+  async embed(request: EmbedRequest, options: CallOptions = {}): Promise<EmbedResponse> {
+    const inputs = typeof request.input === 'string' ? [request.input] : request.input;
+    // Routing and the token estimate read a chat request: the inputs stand in as its messages.
+    const { input: _input, dimensions: _dimensions, ...routing } = request;
+    const run = this.#startRun(
+      { ...routing, messages: inputs.map((content) => ({ role: 'user' as const, content })) },
+      false,
+      options.signal,
+    );
+    try {
+      const { value, deployment, record } = await this.#runChain(run, (d, attempt) =>
+        this.#attemptEmbed(run, request, inputs.length, d, attempt),
+      );
+      run.trace.outcome = 'success';
+      run.trace.finalDeployment = deployment.id;
+      return {
+        ...value,
+        provider: deployment.provider,
+        deployment: deployment.id,
+        costUsd: record.costUsd,
+        latencyMs: this.clock.now() - run.trace.startedAt,
+        traceId: run.trace.id,
+      };
+    } catch (error) {
+      const failure = this.#asError(error);
+      run.trace.outcome = 'error';
+      run.trace.error = failure.toJSON();
+      throw failure;
+    } finally {
+      this.#finishRun(run);
+    }
+  }
+
+  async #attemptEmbed(
+    run: RequestRun,
+    request: EmbedRequest,
+    count: number,
+    deployment: DeploymentConfig,
+    params: AttemptParams,
+  ): Promise<AttemptOutcome<EmbedResult>> {
+    const record = this.#openAttempt(run, deployment, params);
+    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
+      streaming: false,
+      notAfter: run.deadline.endsAt,
+    });
+    try {
+      const adapter = this.#adapter(deployment);
+      if (!adapter.embed) {
+        throw new SwitchyardError('bad_request', {
+          message: `${deployment.id} (${deployment.provider}) has no embeddings endpoint`,
+          deployment: deployment.id,
+          provider: deployment.provider,
+          fallbackable: true,
+        });
+      }
+      const result = await adapter.embed(request, {
+        signal: deadline.signal,
+        onResponseHeaders: () => deadline.headersReceived(),
+        rewriteParams: params.rewriteParams,
+      });
+      const cost = this.#costOf(deployment, result.usage);
+      if (result.embeddings.length !== count) {
+        // Billed, but useless: a vector per input or nothing.
+        const wrong = new SwitchyardError('malformed_response', {
+          message: `${deployment.id} returned ${result.embeddings.length} vectors for ${count} inputs`,
+          deployment: deployment.id,
+          provider: deployment.provider,
+          status: 200,
+        });
+        this.#settleAttempt(record, 'error', cost, result.usage, wrong);
+        run.trace.wastedUsd += cost;
+        await this.breakers.record(deployment.id, 'failure', params.probe);
+        return { ok: false, error: wrong, record };
+      }
+      this.#settleAttempt(record, 'success', cost, result.usage);
+      await this.breakers.record(deployment.id, 'success', params.probe);
+      await this.latency.record(deployment.id, { latencyMs: record.endedAt - record.startedAt });
+      return { ok: true, value: result, record };
+    } catch (thrown) {
+      const error = this.#asError(thrown, deployment, deadline.signal);
+      return this.#failAttempt(record, error, params, this.#hedgeLossCost(run, deployment, error));
+    } finally {
+      deadline.dispose();
+    }
   }
 }
 

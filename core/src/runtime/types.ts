@@ -100,3 +100,34 @@ export type StreamEvent =
   | { type: 'attempt'; deployment: string; attempt: number }
   | { type: 'error'; error: import('./errors.ts').SwitchyardError; partialText: string }
   | { type: 'done'; response: ChatResponse };
+
+/** An embeddings request: one text or many, through a route like a chat request. */
+export interface EmbedRequest {
+  /** A route name from the config (or a deployment id); the router resolves it. */
+  model?: string;
+  input: string | string[];
+  /** Shorter vectors, where the model supports it (OpenAI text-embedding-3-*). */
+  dimensions?: number;
+  metadata?: Record<string, string>;
+  tags?: string[];
+  tenant?: string;
+  task?: string;
+  tier?: string;
+}
+
+/** What an adapter returns for one successful embeddings call. */
+export interface EmbedResult {
+  /** One vector per input, in input order. */
+  embeddings: number[][];
+  usage: Usage;
+  model: string;
+}
+
+export interface EmbedResponse extends EmbedResult {
+  provider: ProviderKind;
+  deployment: string;
+  costUsd: number;
+  latencyMs: number;
+  /** The id of this request's decision trace. */
+  traceId: string;
+}

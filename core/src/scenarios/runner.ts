@@ -2,8 +2,8 @@ import { createRequire } from 'node:module';
 import { VERSION as ANTHROPIC_VERSION } from '@anthropic-ai/sdk/version';
 import { VERSION as OPENAI_VERSION } from 'openai/version';
 import { createChaos } from '../faults/chaos/engine.ts';
-import type { FaultRule, Injection } from '../faults/chaos/plan.ts';
 import { deriveSeed, mulberry32 } from '../faults/chaos/prng.ts';
+import { faultRuleId, toFaultRule } from '../faults/chaos/rule-format.ts';
 import { chaosFetch } from '../faults/delivery/fetch.ts';
 import type { LatencyProfile } from '../faults/simulator/latency.ts';
 import { defaultCatalogue } from '../faults/simulator/models.ts';
@@ -405,41 +405,7 @@ function withScenarioKeys(config: RouterConfig): RouterConfig {
   };
 }
 
-export function faultRuleId(fault: FaultSpec, index: number): string {
-  return fault.id ?? `${index}:${fault.fault}`;
-}
-
-/** A scenario fault entry as the chaos plan's rule. */
-export function toFaultRule(fault: FaultSpec, index: number): FaultRule {
-  const injection: Injection = {};
-  if (fault.rate !== undefined) injection.rate = fault.rate;
-  if (fault.firstN !== undefined) injection.firstN = fault.firstN;
-  if (fault.everyNth !== undefined) injection.everyNth = fault.everyNth;
-  if (fault.burst) injection.burst = fault.burst;
-  if (fault.maxInjections !== undefined) injection.maxInjections = fault.maxInjections;
-  if (fault.from !== undefined || fault.to !== undefined) {
-    injection.window = {
-      ...(fault.from !== undefined ? { fromMs: fault.from } : {}),
-      ...(fault.to !== undefined ? { toMs: fault.to } : {}),
-    };
-  }
-  if (fault.ramp) {
-    injection.ramp = {
-      fromMs: fault.ramp.from,
-      toMs: fault.ramp.to,
-      fromRate: fault.ramp.fromRate,
-      toRate: fault.ramp.toRate,
-    };
-  }
-  return {
-    id: faultRuleId(fault, index),
-    fault: fault.fault,
-    ...(fault.params ? { params: fault.params } : {}),
-    ...(fault.target ? { target: fault.target } : {}),
-    injection,
-    enabled: fault.enabled,
-  };
-}
+export { faultRuleId, toFaultRule } from '../faults/chaos/rule-format.ts';
 
 function describeTarget(fault: FaultSpec): string {
   const list = (v: string | string[] | undefined) => (v === undefined ? '*' : [v].flat().join('|'));

@@ -1,36 +1,22 @@
 import { z } from 'zod';
-import { FAULT_IDS, FAULTS, type FaultId, resolveParams } from '../faults/chaos/catalogue.ts';
-import { PROVIDERS } from '../faults/chaos/wire.ts';
+import { durationSchema, faultSchema } from '../faults/chaos/rule-format.ts';
 import { type RouterConfig, routerConfigSchema } from '../runtime/config/schema.ts';
 import { ERROR_KINDS } from '../runtime/errors.ts';
+
+export type { FaultEntry, FaultSpec } from '../faults/chaos/rule-format.ts';
+export {
+  DURATION_PATTERN,
+  durationSchema,
+  faultSchema,
+  faultTargetSchema,
+  parseDuration,
+} from '../faults/chaos/rule-format.ts';
 
 /**
  * The scenario file format (scenarios/*.yaml): a router config, a load, a fault timeline on a
  * shared clock, and the hypotheses the run must confirm. `scenarioJsonSchema()` turns this schema
  * into the JSON Schema editors read through each file's `$schema` line.
  */
-
-// ---------------------------------------------------------------------------------------------
-// Durations: numbers are milliseconds; strings carry a unit ('250ms', '1.5s', '10s', '2m', '1h').
-
-const DURATION_PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-
-/** Milliseconds in a duration ('250ms', '10s', '2m', '1h') or a number of ms; undefined if unreadable. */
-export function parseDuration(value: number | string): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
-  const match = DURATION_PATTERN.exec(value);
-  if (!match) return undefined;
-  return Number(match[1]) * UNIT_MS[match[2]!]!;
-}
-
-export const durationSchema = z
-  .union([
-    z.number().nonnegative(),
-    z.string().regex(DURATION_PATTERN, { error: "expected a duration such as '250ms', '10s', '2m' or '1h'" }),
-  ])
-  .meta({ description: "Milliseconds, or a string with a unit: '250ms', '10s', '2m', '1h'." })
-  .transform((value) => parseDuration(value)!);
 
 const share = z.number().min(0).max(1);
 const weight = z.number().nonnegative();
@@ -128,84 +114,7 @@ export const simulatorSchema = z.strictObject({
 });
 
 // ---------------------------------------------------------------------------------------------
-// Fault timeline
-
-const oneOrMany = <T extends z.ZodType>(schema: T) => z.union([schema, z.array(schema)]);
-
-export const faultTargetSchema = z.strictObject({
-  provider: oneOrMany(z.enum(PROVIDERS as readonly ['openai', 'anthropic', 'ollama'])).optional(),
-  /** Glob(s) on the model name the provider receives: `gpt-4*`. */
-  model: oneOrMany(z.string().min(1)).optional(),
-  endpoint: oneOrMany(z.string().min(1)).optional(),
-  /** true = only streamed calls, false = only non-streamed. */
-  stream: z.boolean().optional(),
-  match: z
-    .strictObject({
-      body: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])).optional(),
-      headers: z.record(z.string(), z.string()).optional(),
-    })
-    .optional(),
-});
-
-export const faultSchema = z
-  .strictObject({
-    /** Names the rule in counters and reports (default `<index>:<fault>`). */
-    id: z.string().min(1).optional(),
-    fault: z.enum(FAULT_IDS),
-    params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).optional(),
-    target: faultTargetSchema.optional(),
-    /** Probability 0..1 for each matching request (default 1). */
-    rate: share.optional(),
-    firstN: z.number().int().nonnegative().optional(),
-    everyNth: z.number().int().positive().optional(),
-    burst: z
-      .strictObject({ size: z.number().int().nonnegative(), every: z.number().int().positive() })
-      .optional(),
-    maxInjections: z.number().int().nonnegative().optional(),
-    /** The fault window, from the run's start (default: the whole run). */
-    from: durationSchema.optional(),
-    to: durationSchema.optional(),
-    /** Injection rate moving linearly from `fromRate` at `from` to `toRate` at `to`. */
-    ramp: z
-      .strictObject({ from: durationSchema, to: durationSchema, fromRate: share, toRate: share })
-      .optional(),
-    enabled: z.boolean().default(true),
-  })
-  .superRefine((fault, ctx) => {
-    const known = FAULTS[fault.fault as FaultId]?.params ?? {};
-    const given = fault.params ?? {};
-    let unknown = false;
-    for (const name of Object.keys(given)) {
-      if (!(name in known)) {
-        unknown = true;
-        const allowed = Object.keys(known);
-        ctx.addIssue({
-          code: 'custom',
-          path: ['params', name],
-          message: `fault ${fault.fault} has no parameter "${name}"${allowed.length ? ` (it has: ${allowed.join(', ')})` : ' (it takes none)'}`,
-        });
-      }
-    }
-    if (!unknown) {
-      try {
-        resolveParams(fault.fault, given);
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        const param = /'([^']+)'/.exec(message)?.[1];
-        ctx.addIssue({
-          code: 'custom',
-          path: param && param in given ? ['params', param] : ['params'],
-          message,
-        });
-      }
-    }
-    if (fault.from !== undefined && fault.to !== undefined && fault.to <= fault.from)
-      ctx.addIssue({ code: 'custom', path: ['to'], message: '`to` must be after `from`' });
-    if (fault.ramp && fault.ramp.to <= fault.ramp.from)
-      ctx.addIssue({ code: 'custom', path: ['ramp', 'to'], message: '`ramp.to` must be after `ramp.from`' });
-    if (fault.ramp && fault.rate !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['rate'], message: 'give either `rate` or `ramp`, not both' });
-  });
+// Fault timeline: the one rule format (faults/chaos/rule-format.ts), shared with serve and the proxy.
 
 // ---------------------------------------------------------------------------------------------
 // Hypotheses
@@ -369,7 +278,6 @@ export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type ScenarioSpec = z.output<typeof scenarioSchema>;
 export type LoadSpec = z.output<typeof loadSchema>;
 export type PromptSource = z.output<typeof promptSourceSchema>;
-export type FaultSpec = z.output<typeof faultSchema>;
 export type Hypothesis = z.output<typeof hypothesisSchema>;
 export type HypothesisType = Hypothesis['type'];
 export type RequestFilter = z.output<typeof requestFilterSchema>;

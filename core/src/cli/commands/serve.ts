@@ -6,9 +6,12 @@ import { ConfigError } from '../../runtime/config/errors.ts';
 import { parseYamlWithSchema } from '../../runtime/config/load.ts';
 import { CliError, EXIT, err, intOption, issuesOf, out, paint } from '../shared/output.ts';
 
-/** A serve config: the same fault entries as a scenario's `faults:`, windows relative to start-up. */
+/**
+ * A serve config: the same fault entries as a scenario's `faults:` and the admin API's `PUT
+ * /__switchyard/rules` (one format: faults/chaos/rule-format.ts), windows relative to start-up.
+ */
 async function serveConfigSchema() {
-  const { faultSchema } = await import('../../scenarios/index.ts');
+  const { faultSchema } = await import('../../faults/chaos/rule-format.ts');
   return z.strictObject({
     $schema: z.string().optional(),
     seed: z.number().int().optional(),
@@ -16,7 +19,10 @@ async function serveConfigSchema() {
   });
 }
 
-type ServeConfig = { seed?: number | undefined; faults: import('../../scenarios/index.ts').FaultSpec[] };
+type ServeConfig = {
+  seed?: number | undefined;
+  faults: import('../../faults/chaos/rule-format.ts').FaultSpec[];
+};
 
 /** Real provider origins for --forward; Ollama is the local daemon. */
 export const FORWARD_UPSTREAMS = {
@@ -25,9 +31,16 @@ export const FORWARD_UPSTREAMS = {
   ollama: 'http://127.0.0.1:11434',
 } as const;
 
+/**
+ * The default port: 8787 was Portkey's gateway's (and wrangler's); 4747 is used by no well-known
+ * LLM or dev tool.
+ */
+export const DEFAULT_SERVE_PORT = 4747;
+
 interface ServeOptions {
   host: string;
   port: number;
+  cors?: boolean | string;
   config?: string;
   seed?: number;
   forward?: boolean;
@@ -53,21 +66,25 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description(
-      'Serve the chaos proxy over the simulated providers at one origin: /v1/chat/completions (OpenAI), /v1/messages (Anthropic), /api/chat (Ollama)',
+      'Serve the chaos proxy over the simulated providers at one origin: /v1/chat/completions, /v1/responses, /v1/embeddings (OpenAI), /v1/messages (Anthropic), /api/chat (Ollama)',
     )
     .option('--host <host>', 'interface to bind (loopback by default)', '127.0.0.1')
-    .option('--port <n>', 'port (0 = a free one)', intOption('--port'), 8787)
+    .option('--port <n>', 'port (0 = a free one)', intOption('--port'), DEFAULT_SERVE_PORT)
+    .option(
+      '--cors [origins]',
+      'let browser pages call the proxy: any origin, or only the comma-separated ones given',
+    )
     .option('--config <file>', 'YAML/JSON with fault rules: { seed?, faults: [ …as in a scenario… ] }')
     .option('--seed <n>', 'seed for the simulator and the fault plan', intOption('--seed'))
     .option('--forward', 'forward to the real providers instead of simulating (your keys pass through)')
     .addHelpText(
       'after',
-      '\nAdmin API: GET/PUT /__switchyard/rules, GET /__switchyard/counters, POST /__switchyard/reset.',
+      '\nAdmin API: GET/PUT /__switchyard/rules ({ faults: [...] }, as in --config), GET /__switchyard/counters, POST /__switchyard/reset.',
     )
     .action(async (options: ServeOptions) => {
       const [{ startChaosProxy }, { toFaultRule }] = await Promise.all([
         import('../../faults/index.ts'),
-        import('../../scenarios/index.ts'),
+        import('../../faults/chaos/rule-format.ts'),
       ]);
       const config: ServeConfig = options.config ? await readServeConfig(options.config) : { faults: [] };
       const seed = options.seed ?? config.seed ?? 1;
@@ -79,13 +96,16 @@ export function registerServe(program: Command): void {
           seed,
           rules: config.faults.map(toFaultRule),
           mode: options.forward ? 'forward' : 'simulate',
+          ...(options.cors
+            ? { cors: options.cors === true ? true : options.cors.split(',').map((o) => o.trim()) }
+            : {}),
           ...(options.forward ? { upstreams: { ...FORWARD_UPSTREAMS } } : {}),
         });
       } catch (error) {
         throw new CliError(`cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`);
       }
       out(`listening on ${proxy.url}`);
-      out(`  OpenAI     ${proxy.url}/v1/chat/completions`);
+      out(`  OpenAI     ${proxy.url}/v1/chat/completions, /v1/responses, /v1/embeddings`);
       out(`  Anthropic  ${proxy.url}/v1/messages`);
       out(`  Ollama     ${proxy.url}/api/chat`);
       out(

@@ -7,6 +7,12 @@
  */
 import type { Clock } from '../../runtime/clock.ts';
 import {
+  editResponseBody,
+  isResponsesApi,
+  responsesErrorEvent,
+  responsesFrameEditor,
+} from './responses-api.ts';
+import {
   delayClose,
   type FrameOp,
   type FrameTransform,
@@ -152,9 +158,12 @@ function onStream(make: (ctx: FaultContext) => FrameTransform): ResponseTransfor
   };
 }
 
-/** True for the frame that marks a complete stream: [DONE], message_stop, or done:true. */
+/** True for the frame that marks a complete stream: [DONE] (response.completed…), message_stop, or done:true. */
 export function isTerminalFrame(provider: Provider, frame: string): boolean {
-  if (provider === 'openai') return /^data: ?\[DONE\]/m.test(frame);
+  if (provider === 'openai')
+    return (
+      /^data: ?\[DONE\]/m.test(frame) || /^event: ?response\.(completed|incomplete|failed)\b/m.test(frame)
+    );
   if (provider === 'anthropic') return /^event: ?message_stop/m.test(frame);
   try {
     const line = JSON.parse(frame);
@@ -178,11 +187,12 @@ function contentTransform(makeEditor: () => TextEditor): ResponseTransform {
     const provider = ctx.info.provider;
     const editor = makeEditor();
     const finish = editor.finish?.[provider];
+    const edit = (text: string) => editor.edit(text);
     if (ctx.info.stream && response.body) {
-      return onStream(() => ({ frame: (frame) => editFrame(provider, frame, editor, finish) }))(
-        response,
-        ctx,
-      );
+      const frame = isResponsesApi(ctx.info)
+        ? responsesFrameEditor(edit, finish)
+        : (text: string) => editFrame(provider, text, editor, finish);
+      return onStream(() => ({ frame }))(response, ctx);
     }
     const text = await response.text();
     let json: unknown;
@@ -191,7 +201,7 @@ function contentTransform(makeEditor: () => TextEditor): ResponseTransform {
     } catch {
       return new Response(text, { status: response.status, headers: rewrittenHeaders(response) });
     }
-    editBody(provider, json, editor, finish);
+    if (!editResponseBody(json, edit, finish)) editBody(provider, json, editor, finish);
     return new Response(JSON.stringify(json), {
       status: response.status,
       headers: rewrittenHeaders(response),
@@ -522,7 +532,7 @@ const definitions: FaultDefinition[] = [
   {
     id: 'connection_refused',
     description:
-      'Nothing accepts the request: the proxy closes the socket at once without a response; in-process a fetch TypeError.',
+      'Nothing accepts the connection (ECONNREFUSED): the proxy redirects the request (307) to a closed loopback port, so a fetch-based client that follows redirects (every official JS SDK) gets a real refusal; in-process a fetch TypeError with code ECONNREFUSED.',
     category: 'transport',
     providers: ALL,
     stream: 'any',
@@ -737,6 +747,20 @@ const definitions: FaultDefinition[] = [
       const provider = ctx.info.provider;
       const custom = str(params, 'message');
       let event: string;
+      if (isResponsesApi(ctx.info)) {
+        // Numbered as the event it takes the place of.
+        const message = custom || 'The server had an error while processing your request. Sorry about that!';
+        return {
+          kind: 'upstream',
+          transform: onStream(() => ({
+            frame(frame, index) {
+              if (index >= afterChunks || isTerminalFrame(provider, frame))
+                return { emit: [responsesErrorEvent(message, index)], after: 'end' };
+              return undefined;
+            },
+          })),
+        };
+      }
       if (provider === 'openai') {
         event = sseFrame({
           error: {

@@ -64,7 +64,9 @@ export function createChaos(options: ChaosOptions): Chaos {
   const { clock, seed, upstream } = options;
   const plan = createPlan({ clock, seed, rules: options.rules ?? [] });
   // Ids come from their own stream so which faults fire never depends on how many ids were minted.
-  let idRandom = mulberry32(deriveSeed(seed, 'request-ids'));
+  // Neither a rule change nor a reset rewinds it: a request id is never handed out twice by one
+  // handler (the same seed still gives a fresh handler the same sequence, for reproducible runs).
+  const idRandom = mulberry32(deriveSeed(seed, 'request-ids'));
   const requestId = (provider: Provider): string =>
     provider === 'anthropic'
       ? `req_011C${randomId(idRandom, 20)}`
@@ -117,9 +119,6 @@ export function createChaos(options: ChaosOptions): Chaos {
     counters: () => plan.counters(),
     rules: () => plan.rules(),
     setRules: (rules) => plan.setRules(rules),
-    reset() {
-      plan.reset();
-      idRandom = mulberry32(deriveSeed(seed, 'request-ids'));
-    },
+    reset: () => plan.reset(),
   };
 }

@@ -17,6 +17,18 @@ export type { ChaosCounters, Decision, FaultPlan, FaultRule, FaultTarget, Inject
 export { createPlan, globMatch, rampRate, targetMatches, validateRules } from './plan.ts';
 export type { Random } from './prng.ts';
 export { deriveSeed as deriveChaosSeed, mulberry32, randomId } from './prng.ts';
+export type { FaultEntry, FaultSpec } from './rule-format.ts';
+export {
+  durationSchema,
+  faultListSchema,
+  faultRuleId,
+  faultSchema,
+  faultTargetSchema,
+  fromFaultRule,
+  parseDuration,
+  parseFaultList,
+  toFaultRule,
+} from './rule-format.ts';
 export type { FrameOp, FrameTransform, Framing } from './streams.ts';
 export { delayClose, sliceBytes, stallingBody, transformFrames, untilAborted } from './streams.ts';
 export type { Provider, ProviderErrorSpec, RequestInfo } from './wire.ts';

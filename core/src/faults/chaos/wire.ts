@@ -10,7 +10,13 @@ export type Provider = 'openai' | 'anthropic' | 'ollama';
 export const PROVIDERS: readonly Provider[] = ['openai', 'anthropic', 'ollama'];
 
 /** Endpoints that generate text (where stream and content faults make sense). */
-const GENERATION_PATHS = new Set(['/v1/chat/completions', '/v1/messages', '/api/chat', '/api/generate']);
+const GENERATION_PATHS = new Set([
+  '/v1/chat/completions',
+  '/v1/responses',
+  '/v1/messages',
+  '/api/chat',
+  '/api/generate',
+]);
 
 /** The simulator's mapping, plus its one header rule: Anthropic's SDK also calls GET /v1/models. */
 export function providerOf(pathname: string, headers?: Headers): Provider | undefined {
@@ -31,7 +37,7 @@ export interface RequestInfo {
   model: string | undefined;
   /** Whether the response will be a stream (Ollama streams unless `stream: false`). */
   stream: boolean;
-  /** JSON mode asked for (OpenAI response_format, Ollama format, Anthropic output_format). */
+  /** JSON mode asked for (OpenAI response_format / text.format, Ollama format, Anthropic output_format / output_config.format). */
   jsonMode: boolean;
   /** Parsed JSON body, or undefined when absent or not JSON. */
   body: unknown;
@@ -73,12 +79,19 @@ export function describeRequest(
   const record = isRecord(body) ? body : {};
   const generation = GENERATION_PATHS.has(pathname);
   const stream = generation && (provider === 'ollama' ? record.stream !== false : record.stream === true);
-  const responseFormat = isRecord(record.response_format) ? record.response_format.type : undefined;
+  // Chat's response_format, or the Responses API's text.format.
+  const format = isRecord(record.response_format)
+    ? record.response_format.type
+    : isRecord(record.text) && isRecord(record.text.format)
+      ? record.text.format.type
+      : undefined;
+  const anthropicFormat =
+    record.output_format != null || (isRecord(record.output_config) && record.output_config.format != null);
   const jsonMode =
-    responseFormat === 'json_object' ||
-    responseFormat === 'json_schema' ||
+    format === 'json_object' ||
+    format === 'json_schema' ||
     (provider === 'ollama' && record.format !== undefined && record.format !== '') ||
-    (provider === 'anthropic' && record.output_format !== undefined);
+    (provider === 'anthropic' && anthropicFormat);
   return {
     provider,
     method,

@@ -6,7 +6,8 @@
  * simulate mode: the simulator answers. forward mode: requests go to the configured upstream origin of
  * their provider only; anything else is refused. The proxy logs nothing, so keys never reach a log.
  *
- * Admin (JSON) under /__switchyard/: GET rules, PUT rules, GET counters, POST reset.
+ * Admin (JSON) under /__switchyard/: GET rules, PUT rules (`{ faults: [...] }`, the format of a serve
+ * config and a scenario's faults), GET counters, POST reset.
  */
 import {
   type ClientRequest,
@@ -28,7 +29,8 @@ import {
   transportFaultOf,
   type Upstream,
 } from '../chaos/engine.ts';
-import { type FaultRule, validateRules } from '../chaos/plan.ts';
+import type { FaultRule } from '../chaos/plan.ts';
+import { fromFaultRule, parseFaultList } from '../chaos/rule-format.ts';
 import { describeRequest, type Provider, providerOf } from '../chaos/wire.ts';
 import { createSimulator, type SimulatorOptions } from '../simulator/index.ts';
 
@@ -49,6 +51,11 @@ export interface ChaosProxyOptions {
   upstream?: Upstream;
   /** Request bodies above this get 413 (default 4 MiB). */
   maxBodyBytes?: number;
+  /**
+   * Opt-in CORS, so a browser page can call the proxy: `true` allows any origin, a string or list
+   * only those origins. Off by default.
+   */
+  cors?: boolean | string | string[];
   onInject?: (event: InjectionEvent) => void;
 }
 
@@ -367,6 +374,11 @@ interface Exchange {
   upstream?: ClientRequest;
 }
 
+/** The rules in the one format: `{ faults: [...] }`, as a serve config file holds them. */
+function ruleList(chaos: Chaos): { faults: unknown[] } {
+  return { faults: chaos.rules().map(fromFaultRule) };
+}
+
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
@@ -434,6 +446,71 @@ async function pipeResponse(response: Response, res: ServerResponse, signal: Abo
   }
 }
 
+/**
+ * A loopback port that refuses connections: bound for a moment to learn a free number, then closed.
+ * Hand-written because no library offers "a closed port": get-port and its kin return free ports
+ * to listen on. The OS may give the number to someone else later; a refusal then becomes whatever
+ * that listener answers, which the proxy tests would notice.
+ */
+async function refusingPort(host: string): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, host, () => resolve());
+  });
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** Headers a browser may read from a response (the providers' ids, limits and retry hints). */
+const EXPOSED_HEADERS = [
+  'x-request-id',
+  'request-id',
+  'retry-after',
+  'retry-after-ms',
+  'openai-processing-ms',
+  'openai-version',
+  'x-ratelimit-limit-requests',
+  'x-ratelimit-limit-tokens',
+  'x-ratelimit-remaining-requests',
+  'x-ratelimit-remaining-tokens',
+  'x-ratelimit-reset-requests',
+  'x-ratelimit-reset-tokens',
+  'anthropic-ratelimit-requests-remaining',
+  'anthropic-ratelimit-tokens-remaining',
+].join(', ');
+
+/**
+ * CORS for browser clients (opt-in). Adds the allow headers to every response of an allowed origin
+ * and answers its preflight (OPTIONS with Access-Control-Request-Method) itself; returns true when
+ * it answered. A few headers and one rule do not justify a dependency (the `cors` package is
+ * Express middleware).
+ */
+function corsPolicy(
+  option: ChaosProxyOptions['cors'],
+): ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined {
+  if (!option) return undefined;
+  const allowed = option === true ? undefined : new Set([option].flat());
+  return (req, res) => {
+    const origin = req.headers.origin;
+    if (!origin || (allowed && !allowed.has(origin))) return false;
+    res.setHeader('access-control-allow-origin', allowed ? origin : '*');
+    res.setHeader('vary', 'origin');
+    res.setHeader('access-control-expose-headers', EXPOSED_HEADERS);
+    if (req.method !== 'OPTIONS' || !req.headers['access-control-request-method']) return false;
+    res.writeHead(204, {
+      'access-control-allow-methods': 'GET, POST, PUT, DELETE, OPTIONS',
+      // Whatever the client's SDK sends (authorization, x-api-key, anthropic-version, x-stainless-*).
+      'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '*',
+      'access-control-max-age': '600',
+      'content-length': 0,
+    });
+    res.end();
+    return true;
+  };
+}
+
 export async function startChaosProxy(options: ChaosProxyOptions): Promise<ChaosProxy> {
   const host = options.host ?? '127.0.0.1';
   const clock = options.clock ?? new RealClock();
@@ -462,10 +539,14 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
 
   let origin = '';
   const sockets = new Set<Socket>();
+  const refusedHost = host.includes(':') ? `[${host}]` : host;
+  const refusedPort = await refusingPort(host);
+  const cors = corsPolicy(options.cors);
 
   async function admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const name = path.slice(ADMIN_PREFIX.length);
-    if (name === 'rules' && req.method === 'GET') return sendJson(res, 200, { rules: chaos.rules() });
+    // One rule format (chaos/rule-format.ts): what GET answers can be pasted into a serve config.
+    if (name === 'rules' && req.method === 'GET') return sendJson(res, 200, ruleList(chaos));
     if (name === 'rules' && req.method === 'PUT') {
       const text = (await readBody(req, maxBodyBytes)).toString('utf8');
       let parsed: unknown;
@@ -474,13 +555,12 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
       } catch {
         throw new HttpProblem(400, 'invalid_json', 'body is not valid JSON');
       }
-      const rules = Array.isArray(parsed) ? parsed : (parsed as { rules?: unknown } | null)?.rules;
       try {
-        chaos.setRules(validateRules(rules));
+        chaos.setRules(parseFaultList(parsed));
       } catch (error) {
         throw new HttpProblem(400, 'invalid_rules', (error as Error).message);
       }
-      return sendJson(res, 200, { rules: chaos.rules() });
+      return sendJson(res, 200, ruleList(chaos));
     }
     if (name === 'counters' && req.method === 'GET') return sendJson(res, 200, chaos.counters());
     if (name === 'reset' && req.method === 'POST') {
@@ -513,6 +593,7 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
     } catch {
       throw new HttpProblem(400, 'invalid_request', 'request target is not a valid URL');
     }
+    if (cors?.(req, res)) return;
     if (url.pathname.startsWith(ADMIN_PREFIX)) return admin(req, res, url.pathname);
     const { headers, forward } = requestHeaders(req);
     let target: Origin | undefined;
@@ -566,7 +647,13 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
       return;
     }
     if (transport === 'connection_refused') {
-      socket.destroy();
+      // A real refusal: the request is sent on to a port nobody listens on, so the client's own
+      // connect fails with ECONNREFUSED (fetch-based clients follow the 307; see refusingPort).
+      res.writeHead(307, {
+        location: `http://${refusedHost}:${refusedPort}${url.pathname}${url.search}`,
+        'content-length': 0,
+      });
+      res.end();
       return;
     }
     if (transport === 'half_close') {

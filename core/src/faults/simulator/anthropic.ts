@@ -5,10 +5,25 @@ import { chunkPieces, contentText, estimateInputTokens, generate } from './conte
 import { tokenTimeMs } from './latency.ts';
 import type { ParamRule } from './models.ts';
 import { lookupModel } from './models.ts';
+import { deriveSeed, Rng } from './random.ts';
 import type { ErrorSpec } from './wire.ts';
 import { anthropicRequestId, encodeSse, errorResponse, JSON_CONTENT_TYPE, SSE_CONTENT_TYPE } from './wire.ts';
 
 type Body = Record<string, unknown>;
+
+/**
+ * The Messages API's body parameters: those of MessageCreateParams in the official SDK's published
+ * types (the GA and beta interfaces together; `betas` travels as a header), plus the sampling
+ * parameters `temperature`, `top_p` and `top_k` that older models still take and the API documents.
+ * Anything else is `<name>: Extra inputs are not permitted`, as the API answers.
+ */
+export const MESSAGES_PARAMS: ReadonlySet<string> = new Set([
+  ...['max_tokens', 'messages', 'model', 'cache_control', 'container', 'diagnostics', 'inference_geo'],
+  ...['metadata', 'output_config', 'output_format', 'service_tier', 'speed', 'stop_sequences', 'stream'],
+  ...['system', 'thinking', 'tool_choice', 'tools', 'user_profile_id', 'workspace_id', 'billing_policy'],
+  ...['compaction', 'context_management', 'fallback_credit_token', 'fallbacks', 'mcp_servers', 'thread'],
+  ...['temperature', 'top_p', 'top_k'],
+]);
 
 function fail(call: Call, status: number, spec: Omit<ErrorSpec, 'requestId'>): Response {
   return errorResponse('anthropic', status, { ...spec, requestId: anthropicRequestId(call.rng) });
@@ -52,6 +67,13 @@ function listModels(call: Call, pathname: string): Response {
       type: 'model',
       id: spec.servedAs ?? id,
       display_name: spec.displayName ?? id,
+      capabilities: null,
+      deprecated_at: null,
+      lifecycle: 'active',
+      line: null,
+      max_input_tokens: spec.contextWindow,
+      max_tokens: spec.maxOutputTokens,
+      retires_at: null,
       created_at: `${
         /(\d{4})(\d{2})(\d{2})$/
           .exec(spec.servedAs ?? '')
@@ -178,6 +200,8 @@ async function messages(call: Call, countOnly: boolean): Promise<Response> {
 }
 
 function respond(call: Call, body: Body, countOnly: boolean): Response | Promise<Response> {
+  const unknown = Object.keys(body).find((key) => !MESSAGES_PARAMS.has(key));
+  if (unknown !== undefined) return invalid(call, `${unknown}: Extra inputs are not permitted`);
   if (typeof body.model !== 'string' || !body.model) return invalid(call, 'model: Field required');
   if (!Array.isArray(body.messages)) return invalid(call, 'messages: Field required');
   if (!countOnly && body.max_tokens == null) return invalid(call, 'max_tokens: Field required');
@@ -209,6 +233,12 @@ function respond(call: Call, body: Body, countOnly: boolean): Response | Promise
   }
 
   const tool = chooseTool(body);
+  const format = outputFormat(body);
+  const thinking = thinkingBudget(body, maxTokens);
+  if (typeof thinking === 'string') return invalid(call, thinking);
+  if (thinking !== undefined && tool && (body.tool_choice as { type?: string })?.type !== 'auto') {
+    return invalid(call, 'Thinking may not be enabled when tool_choice forces tool use.');
+  }
   const stop = Array.isArray(body.stop_sequences) ? (body.stop_sequences as string[]) : [];
   const seed = call.contentSeed({
     model: modelId,
@@ -216,14 +246,19 @@ function respond(call: Call, body: Body, countOnly: boolean): Response | Promise
     messages: body.messages,
     tools: body.tools,
     tool: tool?.name,
+    format,
   });
+  // Thinking first, from streams of its own (a request without it draws exactly as before); the
+  // answer gets what is left of max_tokens.
+  const thought = thinking === undefined ? undefined : think(seed, thinking);
   const generation = generate({
     seed,
     rng: call.rng,
-    maxTokens,
+    maxTokens: maxTokens - (thought?.tokens ?? 0),
     stop,
-    ...(tool ? { tool } : asksForJson(body.system) ? { json: true } : {}),
+    ...(tool ? { tool } : format ? { json: format } : asksForJson(body.system) ? { json: true } : {}),
   });
+  const outputTokens = generation.outputTokens + (thought?.tokens ?? 0);
 
   const sample = call.latency(modelId, spec);
   const perToken = tokenTimeMs(1, sample);
@@ -235,39 +270,98 @@ function respond(call: Call, body: Body, countOnly: boolean): Response | Promise
     cache_creation_input_tokens: 0,
     cache_read_input_tokens: 0,
     cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
-    output_tokens: generation.outputTokens,
+    output_tokens: outputTokens,
+    output_tokens_details: thought ? { thinking_tokens: thought.tokens } : null,
+    server_tool_use: null,
     service_tier: 'standard',
+    inference_geo: null,
+    speed: 'standard',
   };
   const message = {
     id,
     type: 'message',
     role: 'assistant',
     model: servedAs,
+    container: null,
+    diagnostics: null,
     content: [] as unknown[],
     stop_reason: null as string | null,
     stop_sequence: null as string | null,
+    stop_details: null,
     usage,
   };
+  // Thinking happens before the first visible token.
+  const ttft = sample.ttftMs + tokenTimeMs(thought?.tokens ?? 0, sample);
 
   if (body.stream === true) {
     const headers = baseHeaders(call, rate);
     headers.set('content-type', SSE_CONTENT_TYPE);
     headers.set('cache-control', 'no-cache');
-    const frames = streamFrames(call, { generation, ttft: sample.ttftMs, perToken, message, toolUseId });
+    const frames = streamFrames(call, { generation, thought, ttft, perToken, message, toolUseId });
     return streamResponse(call, frames, 200, headers);
   }
 
   const { text, toolName, finish, stopSequence } = generation;
-  return replyAfter(call, sample.ttftMs + perToken * Math.max(0, generation.outputTokens - 1), () => {
-    if (toolName) {
-      message.content = [{ type: 'tool_use', id: toolUseId, name: toolName, input: parseOr(text) }];
-    } else {
-      message.content = [{ type: 'text', text }];
-    }
+  return replyAfter(call, ttft + perToken * Math.max(0, generation.outputTokens - 1), () => {
+    const answer = toolName
+      ? { type: 'tool_use', id: toolUseId, name: toolName, input: parseOr(text), caller: DIRECT }
+      : { type: 'text', text, citations: null };
+    message.content = thought
+      ? [{ type: 'thinking', thinking: thought.text, signature: thought.signature }, answer]
+      : [answer];
     message.stop_reason = STOP_REASON[finish];
     message.stop_sequence = stopSequence;
     return json(call, message, rate);
   });
+}
+
+/** A tool called by the model itself (not by a server tool). */
+const DIRECT = { type: 'direct' };
+
+/** The JSON Schema of a structured-output request (`output_config.format`, or the beta `output_format`). */
+function outputFormat(body: Body): JsonSchema | undefined {
+  const config = body.output_config as { format?: { type?: string; schema?: JsonSchema } | null } | undefined;
+  const format = config?.format ?? (body.output_format as { type?: string; schema?: JsonSchema } | undefined);
+  return format?.type === 'json_schema' ? (format.schema ?? { type: 'object' }) : undefined;
+}
+
+/**
+ * The thinking budget in tokens: `enabled` gives it, `adaptive` lets the model choose (a quarter of
+ * max_tokens, at most 16k). Undefined when thinking is off; a string is the API's 400 message.
+ */
+function thinkingBudget(body: Body, maxTokens: number): number | string | undefined {
+  const thinking = body.thinking as { type?: string; budget_tokens?: unknown } | undefined;
+  if (!thinking || thinking.type === 'disabled') return undefined;
+  if (thinking.type === 'adaptive') return Math.min(16_000, Math.max(1024, Math.floor(maxTokens / 4)));
+  if (thinking.type !== 'enabled')
+    return `thinking.type: Input should be 'enabled', 'disabled' or 'adaptive'`;
+  const budget = Number(thinking.budget_tokens);
+  if (!Number.isInteger(budget) || budget < 1024) {
+    return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024';
+  }
+  if (budget >= maxTokens) return '`max_tokens` must be greater than `thinking.budget_tokens`.';
+  const temperature = body.temperature;
+  if (temperature !== undefined && temperature !== 1) {
+    return '`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#important-considerations-when-using-extended-thinking';
+  }
+  return budget;
+}
+
+interface Thought {
+  text: string;
+  pieces: string[];
+  tokens: number;
+  signature: string;
+}
+
+/** Summarised thinking of up to `budget` tokens, and its signature. */
+function think(seed: number, budget: number): Thought {
+  const rng = new Rng(deriveSeed(seed, 0x7a));
+  const target = Math.min(budget, rng.int(40, 400));
+  const thought = generate({ seed: deriveSeed(seed, 0x7b), rng, maxTokens: target });
+  // A signature is an opaque base64 blob the API checks when the block is sent back.
+  const signature = Buffer.from(rng.string(240)).toString('base64');
+  return { text: thought.text, pieces: thought.pieces, tokens: thought.outputTokens, signature };
 }
 
 async function replyAfter(call: Call, ms: number, reply: () => Response): Promise<Response> {
@@ -286,6 +380,7 @@ function parseOr(text: string): unknown {
 
 interface StreamPlan {
   generation: Generation;
+  thought: Thought | undefined;
   ttft: number;
   perToken: number;
   message: Record<string, unknown> & { usage: Record<string, unknown> };
@@ -293,23 +388,41 @@ interface StreamPlan {
 }
 
 async function* streamFrames(call: Call, plan: StreamPlan): AsyncGenerator<string> {
-  const { generation, message } = plan;
+  const { generation, message, thought } = plan;
   await call.wait(plan.ttft);
   const startUsage = { ...message.usage, output_tokens: 1 };
   let frame = encodeSse(
     { type: 'message_start', message: { ...message, usage: startUsage } },
     'message_start',
   );
+  let index = 0;
+  if (thought) {
+    // The thinking block comes first, whole (its tokens were spent before TTFT), then its signature.
+    const start = {
+      type: 'content_block_start',
+      index,
+      content_block: { type: 'thinking', thinking: '', signature: '' },
+    };
+    frame += encodeSse(start, 'content_block_start');
+    for (const chunk of chunkPieces(thought.pieces, () => 8)) {
+      const delta = { type: 'thinking_delta', thinking: chunk.text };
+      frame += encodeSse({ type: 'content_block_delta', index, delta }, 'content_block_delta');
+    }
+    const signature = { type: 'signature_delta', signature: thought.signature };
+    frame += encodeSse({ type: 'content_block_delta', index, delta: signature }, 'content_block_delta');
+    frame += encodeSse({ type: 'content_block_stop', index }, 'content_block_stop');
+    index = 1;
+  }
   const block = generation.toolName
-    ? { type: 'tool_use', id: plan.toolUseId, name: generation.toolName, input: {} }
-    : { type: 'text', text: '' };
-  frame += encodeSse({ type: 'content_block_start', index: 0, content_block: block }, 'content_block_start');
+    ? { type: 'tool_use', id: plan.toolUseId, name: generation.toolName, input: {}, caller: DIRECT }
+    : { type: 'text', text: '', citations: null };
+  frame += encodeSse({ type: 'content_block_start', index, content_block: block }, 'content_block_start');
   frame += encodeSse({ type: 'ping' }, 'ping');
   const delta = (text: string) =>
     encodeSse(
       {
         type: 'content_block_delta',
-        index: 0,
+        index,
         delta: generation.toolName
           ? { type: 'input_json_delta', partial_json: text }
           : { type: 'text_delta', text },
@@ -328,17 +441,24 @@ async function* streamFrames(call: Call, plan: StreamPlan): AsyncGenerator<strin
     }
     frame += delta(chunk.text);
   }
-  frame += encodeSse({ type: 'content_block_stop', index: 0 }, 'content_block_stop');
+  frame += encodeSse({ type: 'content_block_stop', index }, 'content_block_stop');
   const usage = message.usage;
   frame += encodeSse(
     {
       type: 'message_delta',
-      delta: { stop_reason: STOP_REASON[generation.finish], stop_sequence: generation.stopSequence },
+      delta: {
+        container: null,
+        stop_reason: STOP_REASON[generation.finish],
+        stop_sequence: generation.stopSequence,
+        stop_details: null,
+      },
       usage: {
         input_tokens: usage.input_tokens,
         cache_creation_input_tokens: 0,
         cache_read_input_tokens: 0,
-        output_tokens: generation.outputTokens,
+        output_tokens: usage.output_tokens,
+        output_tokens_details: usage.output_tokens_details,
+        server_tool_use: null,
       },
     },
     'message_delta',

@@ -19,6 +19,8 @@ export interface Call {
   readonly abort: AbortController;
   /** Position of this request in the simulator's sequence (0-based). */
   readonly index: number;
+  /** The simulator's seed (for what must not depend on the request's position, like embeddings). */
+  readonly seed: number;
   /** Ids, chunk sizes and other non-content draws. */
   readonly rng: Rng;
   /** Content seed: from the simulator seed, the content-relevant part of the body, and `index`. */
@@ -81,6 +83,10 @@ class SimulatedCall implements Call {
 
   get clock(): Clock {
     return this.#shared.options.clock;
+  }
+
+  get seed(): number {
+    return this.#shared.options.seed;
   }
 
   get models(): ModelCatalogue {

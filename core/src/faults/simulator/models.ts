@@ -29,6 +29,11 @@ export interface ModelSpec {
   servedAs?: string;
   /** OpenAI reasoning model: spends hidden reasoning tokens before visible output. */
   reasoning?: boolean;
+  /**
+   * An embedding model (served by /v1/embeddings only): its vector length, and whether the
+   * `dimensions` parameter may shorten it (text-embedding-3-*, not ada-002).
+   */
+  embedding?: { dimensions: number; shortenable: boolean };
   rejectedParams?: readonly ParamRule[];
   latency: LatencyProfile;
   /** Per-minute limits reported in rate-limit headers (not enforced: that is a fault's job). */
@@ -174,11 +179,39 @@ export const BUILTIN_MODELS: ModelCatalogue = {
     rateLimits: { requests: 15_000, tokens: 40_000_000 },
     created: 1765411200,
   },
-  // Newer Claude ids have no dated snapshot; windows and limits assumed equal to the 4.5 generation.
+  'text-embedding-3-small': {
+    provider: 'openai',
+    contextWindow: 8_191,
+    maxOutputTokens: 0,
+    embedding: { dimensions: 1536, shortenable: true },
+    latency: lat(120, 0.3, 0, 0),
+    rateLimits: { requests: 10_000, tokens: 10_000_000 },
+    created: 1705948997,
+  },
+  'text-embedding-3-large': {
+    provider: 'openai',
+    contextWindow: 8_191,
+    maxOutputTokens: 0,
+    embedding: { dimensions: 3072, shortenable: true },
+    latency: lat(150, 0.3, 0, 0),
+    rateLimits: { requests: 10_000, tokens: 10_000_000 },
+    created: 1705953180,
+  },
+  'text-embedding-ada-002': {
+    provider: 'openai',
+    contextWindow: 8_191,
+    maxOutputTokens: 0,
+    embedding: { dimensions: 1536, shortenable: false },
+    latency: lat(120, 0.3, 0, 0),
+    rateLimits: { requests: 10_000, tokens: 10_000_000 },
+    created: 1671217299,
+  },
+  // Newer Claude ids have no dated snapshot; windows assumed equal to the 4.5 generation, output
+  // limits 128k as published (the AI SDK's default max_tokens for them).
   'claude-sonnet-4-6': {
     provider: 'anthropic',
     contextWindow: 200_000,
-    maxOutputTokens: 64_000,
+    maxOutputTokens: 128_000,
     rejectedParams: CLAUDE_4_RULES,
     latency: lat(850, 0.35, 70, 12),
     rateLimits: { requests: 4_000, tokens: 2_000_000 },
@@ -187,7 +220,7 @@ export const BUILTIN_MODELS: ModelCatalogue = {
   'claude-opus-4-6': {
     provider: 'anthropic',
     contextWindow: 200_000,
-    maxOutputTokens: 32_000,
+    maxOutputTokens: 128_000,
     rejectedParams: CLAUDE_4_RULES,
     latency: lat(1400, 0.4, 45, 8),
     rateLimits: { requests: 4_000, tokens: 2_000_000 },

@@ -1,73 +1,48 @@
 import type { Call, RateLimitState } from './call.ts';
-import { formatResetDuration, streamResponse } from './call.ts';
+import { streamResponse } from './call.ts';
 import type { Generation, JsonSchema } from './content.ts';
 import { chunkPieces, estimateInputTokens, generate } from './content.ts';
 import { tokenTimeMs } from './latency.ts';
-import type { ParamRule } from './models.ts';
-import { lookupModel } from './models.ts';
-import type { ErrorSpec } from './wire.ts';
+import { handleEmbeddings } from './openai-embeddings.ts';
+import { handleResponses } from './openai-responses.ts';
 import {
-  encodeSse,
-  errorResponse,
-  JSON_CONTENT_TYPE,
-  openaiRequestId,
-  SSE_CONTENT_TYPE,
-  SSE_DONE,
-} from './wire.ts';
+  type Body,
+  baseHeaders,
+  checkAuth,
+  checkParamRules,
+  type FunctionTool,
+  invalid,
+  json,
+  modelNotFound,
+  pickTool,
+  readBody,
+  reasoningTokens,
+  requestModel,
+  type TokenLogprob,
+  tokenLogprobs,
+  withRateHeaders,
+} from './openai-shared.ts';
+import { deriveSeed, Rng } from './random.ts';
+import { encodeSse, SSE_CONTENT_TYPE, SSE_DONE } from './wire.ts';
 
-type Body = Record<string, unknown>;
-
-const INVALID_JSON =
-  "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)";
-
-const MISSING_KEY =
-  "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username. You can obtain an API key from https://platform.openai.com/account/api-keys.";
-
-function fail(call: Call, status: number, spec: Omit<ErrorSpec, 'requestId'>): Response {
-  return errorResponse('openai', status, { ...spec, requestId: openaiRequestId(call.rng) });
-}
-
-const invalid = (
-  call: Call,
-  message: string,
-  param: string | null = null,
-  code: string | null = null,
-  status = 400,
-) => fail(call, status, { type: 'invalid_request_error', message, param, code });
-
-function maskKey(key: string): string {
-  if (key.length <= 12) return `${key.slice(0, 3)}${'*'.repeat(Math.max(0, key.length - 3))}`;
-  return `${key.slice(0, 8)}${'*'.repeat(key.length - 12)}${key.slice(-4)}`;
-}
-
-function checkAuth(call: Call): Response | undefined {
-  const header = call.request.headers.get('authorization') ?? '';
-  const key = /^Bearer\s+(.*)$/i.exec(header)?.[1]?.trim() ?? '';
-  if (!key) return invalid(call, MISSING_KEY, null, null, 401);
-  if (!call.accepts('openai', key)) {
-    return invalid(
-      call,
-      `Incorrect API key provided: ${maskKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
-      null,
-      'invalid_api_key',
-      401,
-    );
-  }
-  return undefined;
-}
+const ENDPOINTS: Record<string, (call: Call) => Promise<Response>> = {
+  '/v1/chat/completions': chatCompletion,
+  '/v1/responses': handleResponses,
+  '/v1/embeddings': handleEmbeddings,
+};
 
 export async function handleOpenAI(call: Call): Promise<Response> {
   const { pathname } = call;
   const method = call.request.method.toUpperCase();
-  const known =
-    pathname === '/v1/chat/completions' || pathname === '/v1/models' || pathname.startsWith('/v1/models/');
+  const endpoint = ENDPOINTS[pathname];
+  const known = endpoint || pathname === '/v1/models' || pathname.startsWith('/v1/models/');
   if (!known) return invalid(call, `Invalid URL (${method} ${pathname})`, null, null, 404);
   const denied = checkAuth(call);
   if (denied) return denied;
-  if (pathname === '/v1/chat/completions') {
+  if (endpoint) {
     if (method !== 'POST')
       return invalid(call, `Invalid method for URL (${method} ${pathname})`, null, null, 405);
-    return chatCompletion(call);
+    return endpoint(call);
   }
   if (method !== 'GET')
     return invalid(call, `Invalid method for URL (${method} ${pathname})`, null, null, 405);
@@ -87,80 +62,28 @@ export async function handleOpenAI(call: Call): Promise<Response> {
   return json(call, found, 0);
 }
 
-function modelNotFound(call: Call, model: string): Response {
-  return invalid(
-    call,
-    `The model \`${model}\` does not exist or you do not have access to it.`,
-    null,
-    'model_not_found',
-    404,
-  );
-}
-
-function json(call: Call, body: unknown, processingMs: number, extra?: Headers): Response {
-  const headers = extra ?? baseHeaders(call, processingMs);
-  headers.set('content-type', JSON_CONTENT_TYPE);
-  return new Response(JSON.stringify(body), { status: 200, headers });
-}
-
-function baseHeaders(call: Call, processingMs: number): Headers {
-  return new Headers({
-    'openai-version': '2020-10-01',
-    'openai-organization': 'switchyard-sim',
-    'openai-processing-ms': String(Math.round(processingMs)),
-    'x-request-id': openaiRequestId(call.rng),
-  });
-}
-
-function checkParamRules(call: Call, rules: readonly ParamRule[], body: Body): Response | undefined {
-  for (const rule of rules) {
-    if (rule.kind === 'unsupported' && body[rule.param] !== undefined && body[rule.param] !== null) {
-      const hint = rule.use ? ` Use '${rule.use}' instead.` : '';
-      return invalid(
-        call,
-        `Unsupported parameter: '${rule.param}' is not supported with this model.${hint}`,
-        rule.param,
-        'unsupported_parameter',
-      );
-    }
-    if (rule.kind === 'default-only') {
-      const value = body[rule.param];
-      if (typeof value === 'number' && value !== rule.defaultValue) {
-        return invalid(
-          call,
-          `Unsupported value: '${rule.param}' does not support ${value} with this model. Only the default (${rule.defaultValue}) value is supported.`,
-          rule.param,
-          'unsupported_value',
-        );
-      }
-    }
-  }
-  return undefined;
-}
-
 interface OpenAITool {
   type?: string;
   function?: { name?: string; parameters?: JsonSchema };
 }
 
 /** Which tool (if any) the simulated model calls. `auto` calls the first tool when the user spoke last. */
-function chooseTool(body: Body): { name: string; parameters?: JsonSchema } | undefined {
+function chooseTool(body: Body): FunctionTool | undefined {
   const tools = (Array.isArray(body.tools) ? body.tools : []) as OpenAITool[];
   const functions = tools
     .map((t) => t.function)
-    .filter((f): f is NonNullable<OpenAITool['function']> => !!f?.name);
-  if (functions.length === 0) return undefined;
+    .filter((f): f is { name: string; parameters?: JsonSchema } => !!f?.name);
   const choice = body.tool_choice as unknown;
   const messages = Array.isArray(body.messages) ? (body.messages as Array<{ role?: string }>) : [];
-  let fn: (typeof functions)[number] | undefined;
-  if (choice === 'none') return undefined;
-  if (choice && typeof choice === 'object') {
-    const name = (choice as { function?: { name?: string } }).function?.name;
-    fn = functions.find((f) => f.name === name);
-  } else if (choice === 'required' || messages.at(-1)?.role === 'user') {
-    fn = functions[0];
-  }
-  return fn ? { name: fn.name!, ...(fn.parameters ? { parameters: fn.parameters } : {}) } : undefined;
+  return pickTool(
+    functions,
+    choice && typeof choice === 'object'
+      ? { name: (choice as { function?: { name?: string } }).function?.name }
+      : choice === 'none' || choice === 'required'
+        ? choice
+        : 'auto',
+    messages.at(-1)?.role === 'user',
+  );
 }
 
 function jsonMode(body: Body): true | JsonSchema | undefined {
@@ -173,13 +96,8 @@ function jsonMode(body: Body): true | JsonSchema | undefined {
 const FINISH = { end: 'stop', stop_sequence: 'stop', length: 'length', tool: 'tool_calls' } as const;
 
 async function chatCompletion(call: Call): Promise<Response> {
-  let body: Body;
-  try {
-    body = JSON.parse(await call.request.text()) as Body;
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
-  } catch {
-    return invalid(call, INVALID_JSON);
-  }
+  const body = await readBody(call);
+  if (body instanceof Response) return body;
   // Everything from here to the wait is synchronous, in a function of its own: what waits is only
   // what the reply needs (CompletionPlan), not the parsed body, the generation's pieces and the rest
   // of this frame (an async function keeps every local it has until it returns): 0.8 KB less per
@@ -187,11 +105,15 @@ async function chatCompletion(call: Call): Promise<Response> {
   return respond(call, body);
 }
 
+/** One choice of the answer (`n` of them); logprobs only when asked for. */
+interface Choice {
+  generation: Generation;
+  logprobs: TokenLogprob[] | undefined;
+}
+
 function respond(call: Call, body: Body): Response | Promise<Response> {
-  if (typeof body.model !== 'string' || !body.model)
-    return invalid(call, 'you must provide a model parameter');
-  const found = lookupModel(call.models, 'openai', body.model);
-  if (!found) return modelNotFound(call, body.model);
+  const found = requestModel(call, 'chat', body);
+  if (found instanceof Response) return found;
   const { id: modelId, spec } = found;
   if (body.messages === undefined) {
     return invalid(call, "Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
@@ -206,6 +128,32 @@ function respond(call: Call, body: Body): Response | Promise<Response> {
   }
   const rejected = checkParamRules(call, spec.rejectedParams ?? [], body);
   if (rejected) return rejected;
+  if (body.reasoning_effort != null && !spec.reasoning) {
+    return invalid(
+      call,
+      "Unsupported parameter: 'reasoning_effort' is not supported with this model.",
+      'reasoning_effort',
+      'unsupported_parameter',
+    );
+  }
+  const n = body.n == null ? 1 : Number(body.n);
+  if (!Number.isInteger(n) || n < 1 || n > 128) {
+    return invalid(
+      call,
+      `Invalid 'n': integer below minimum value. Expected a value >= 1 and <= 128, but got ${String(body.n)} instead.`,
+      'n',
+      'integer_below_min_value',
+    );
+  }
+  const topLogprobs = body.top_logprobs == null ? 0 : Number(body.top_logprobs);
+  if (topLogprobs > 0 && body.logprobs !== true) {
+    return invalid(
+      call,
+      'Using top_logprobs requires logprobs to be set to true.',
+      'top_logprobs',
+      'invalid_value',
+    );
+  }
 
   const maxParam =
     body.max_completion_tokens != null
@@ -238,33 +186,49 @@ function respond(call: Call, body: Body): Response | Promise<Response> {
   const stop =
     typeof body.stop === 'string' ? [body.stop] : Array.isArray(body.stop) ? (body.stop as string[]) : [];
   // Content depends on the prompt, not on limits: a lower max_tokens truncates the same text.
-  const seed = call.contentSeed({
+  const contentKey = {
     model: modelId,
     messages: body.messages,
     tools: body.tools,
     json: jsonFormat,
     tool: tool?.name,
-  });
-  const generation = generate({
-    seed,
-    rng: call.rng,
-    ...(maxTokens !== undefined ? { maxTokens } : {}),
-    stop,
-    ...(jsonFormat ? { json: jsonFormat } : {}),
-    ...(tool ? { tool } : {}),
-    ...(spec.reasoning ? { reasoningTokens: call.rng.int(64, 448) } : {}),
-  });
+  };
+  const choices: Choice[] = [];
+  for (let index = 0; index < n; index++) {
+    // The first choice is what a request without `n` gets; the others vary the key.
+    const seed = call.contentSeed(index === 0 ? contentKey : { ...contentKey, choice: index });
+    const reasoning = reasoningTokens(call, spec, body.reasoning_effort, maxTokens);
+    const generation = generate({
+      seed,
+      rng: call.rng,
+      ...(maxTokens !== undefined ? { maxTokens } : {}),
+      stop,
+      ...(jsonFormat ? { json: jsonFormat } : {}),
+      ...(tool ? { tool } : {}),
+      ...(reasoning !== undefined ? { reasoningTokens: reasoning } : {}),
+    });
+    const logprobs =
+      body.logprobs === true && !tool
+        ? tokenLogprobs(generation.pieces, new Rng(deriveSeed(seed, 0x10b)), topLogprobs)
+        : undefined;
+    choices.push({ generation, logprobs });
+  }
+  const first = choices[0]!.generation;
+  const longest = Math.max(...choices.map((c) => c.generation.outputTokens));
+  const reasoningTotal = choices.reduce((sum, c) => sum + c.generation.reasoningTokens, 0);
+  const outputTotal = choices.reduce((sum, c) => sum + c.generation.outputTokens, 0);
 
   const sample = call.latency(modelId, spec);
   // Hidden reasoning happens before the first visible token.
-  const ttft = sample.ttftMs + tokenTimeMs(generation.reasoningTokens, sample);
+  const ttft = sample.ttftMs + tokenTimeMs(first.reasoningTokens, sample);
   const perToken = tokenTimeMs(1, sample);
-  const model = spec.servedAs ?? body.model;
+  const model = spec.servedAs ?? (body.model as string);
   const id = `chatcmpl-${call.rng.string(29)}`;
   const created = Math.floor(call.clock.now() / 1000);
   const fingerprint = `fp_${call.rng.hex(10)}`;
-  const rate = call.rateLimit(modelId, spec, inputTokens + (maxTokens ?? generation.outputTokens));
-  const toolCallId = tool ? `call_${call.rng.string(24)}` : undefined;
+  const rate = call.rateLimit(modelId, spec, inputTokens + (maxTokens ?? first.outputTokens));
+  const toolCallIds = tool ? choices.map(() => `call_${call.rng.string(24)}`) : undefined;
+  const usage = usageOf(inputTokens, { outputTokens: outputTotal, reasoningTokens: reasoningTotal });
 
   if (body.stream === true) {
     const includeUsage =
@@ -272,11 +236,11 @@ function respond(call: Call, body: Body): Response | Promise<Response> {
     const headers = withRateHeaders(baseHeaders(call, ttft), rate);
     headers.set('content-type', SSE_CONTENT_TYPE);
     const frames = streamFrames(call, {
-      generation,
+      choices,
       ttft,
       perToken,
       includeUsage,
-      usage: usageOf(inputTokens, generation),
+      usage,
       base: {
         id,
         object: 'chat.completion.chunk',
@@ -285,24 +249,25 @@ function respond(call: Call, body: Body): Response | Promise<Response> {
         service_tier: 'default',
         system_fingerprint: fingerprint,
       },
-      toolCallId,
+      toolCallIds,
     });
     return streamResponse(call, frames, 200, headers);
   }
 
   return completeAfter(call, {
-    total: ttft + perToken * Math.max(0, generation.outputTokens - 1),
+    total: ttft + perToken * Math.max(0, longest - 1),
     id,
     created,
     model,
     fingerprint,
-    text: generation.text,
-    finish: generation.finish,
-    inputTokens,
-    outputTokens: generation.outputTokens,
-    reasoningTokens: generation.reasoningTokens,
+    choices: choices.map(({ generation, logprobs }, index) => ({
+      text: generation.text,
+      finish: generation.finish,
+      logprobs,
+      ...(tool ? { tool: { name: tool.name, callId: toolCallIds![index]! } } : {}),
+    })),
+    usage,
     rate,
-    ...(tool ? { tool: { name: tool.name, callId: toolCallId! } } : {}),
   });
 }
 
@@ -313,36 +278,44 @@ interface CompletionPlan {
   created: number;
   model: string;
   fingerprint: string;
-  text: string;
-  finish: Generation['finish'];
-  inputTokens: number;
-  outputTokens: number;
-  reasoningTokens: number;
+  choices: Array<{
+    text: string;
+    finish: Generation['finish'];
+    logprobs: TokenLogprob[] | undefined;
+    tool?: { name: string; callId: string };
+  }>;
+  usage: ReturnType<typeof usageOf>;
   rate: RateLimitState;
-  tool?: { name: string; callId: string };
 }
 
 async function completeAfter(call: Call, plan: CompletionPlan): Promise<Response> {
   await call.wait(plan.total);
-  const { tool } = plan;
-  const message: Record<string, unknown> = {
-    role: 'assistant',
-    content: tool ? null : plan.text,
-    refusal: null,
-    annotations: [],
-  };
-  if (tool) {
-    message.tool_calls = [
-      { id: tool.callId, type: 'function', function: { name: tool.name, arguments: plan.text } },
-    ];
-  }
+  const choices = plan.choices.map(({ text, finish, logprobs, tool }, index) => {
+    const message: Record<string, unknown> = {
+      role: 'assistant',
+      content: tool ? null : text,
+      refusal: null,
+      annotations: [],
+    };
+    if (tool) {
+      message.tool_calls = [
+        { id: tool.callId, type: 'function', function: { name: tool.name, arguments: text } },
+      ];
+    }
+    return {
+      index,
+      message,
+      logprobs: logprobs ? { content: logprobs, refusal: null } : null,
+      finish_reason: FINISH[finish],
+    };
+  });
   const response = {
     id: plan.id,
     object: 'chat.completion',
     created: plan.created,
     model: plan.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: FINISH[plan.finish] }],
-    usage: usageOf(plan.inputTokens, plan),
+    choices,
+    usage: plan.usage,
     service_tier: 'default',
     system_fingerprint: plan.fingerprint,
   };
@@ -365,64 +338,83 @@ function usageOf(inputTokens: number, generation: Pick<Generation, 'outputTokens
   };
 }
 
-function withRateHeaders(headers: Headers, rate: RateLimitState): Headers {
-  headers.set('x-ratelimit-limit-requests', String(rate.requestsLimit));
-  headers.set('x-ratelimit-limit-tokens', String(rate.tokensLimit));
-  headers.set('x-ratelimit-remaining-requests', String(rate.requestsRemaining));
-  headers.set('x-ratelimit-remaining-tokens', String(rate.tokensRemaining));
-  headers.set('x-ratelimit-reset-requests', formatResetDuration(rate.requestsResetMs));
-  headers.set('x-ratelimit-reset-tokens', formatResetDuration(rate.tokensResetMs));
-  return headers;
-}
-
 interface StreamPlan {
-  generation: Generation;
+  choices: Choice[];
   ttft: number;
   perToken: number;
   includeUsage: boolean;
   usage: ReturnType<typeof usageOf>;
   base: Record<string, unknown>;
-  toolCallId: string | undefined;
+  toolCallIds: string[] | undefined;
 }
 
 async function* streamFrames(call: Call, plan: StreamPlan): AsyncGenerator<string> {
-  const { generation, base } = plan;
+  const { base } = plan;
   const usageField = plan.includeUsage ? { usage: null } : {};
-  const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+  const chunk = (
+    index: number,
+    delta: Record<string, unknown>,
+    finish: string | null = null,
+    logprobs: TokenLogprob[] | null = null,
+  ) =>
     encodeSse({
       ...base,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      choices: [
+        {
+          index,
+          delta,
+          logprobs: logprobs ? { content: logprobs, refusal: null } : null,
+          finish_reason: finish,
+        },
+      ],
       ...usageField,
       obfuscation: call.rng.string(call.rng.int(2, 12)),
     });
-  const toolDelta = (args: string, first: boolean) => ({
+  const toolDelta = (index: number, args: string, first: boolean) => ({
     tool_calls: [
       first
         ? {
             index: 0,
-            id: plan.toolCallId,
+            id: plan.toolCallIds![index],
             type: 'function',
-            function: { name: generation.toolName, arguments: args },
+            function: { name: plan.choices[index]!.generation.toolName, arguments: args },
           }
         : { index: 0, function: { arguments: args } },
     ],
   });
 
   await call.wait(plan.ttft);
-  // The role chunk and the first token leave together, after TTFT.
-  let frame = generation.toolName
-    ? chunk({ role: 'assistant', content: null, ...toolDelta('', true), refusal: null })
-    : chunk({ role: 'assistant', content: '', refusal: null });
-  const chunks = chunkPieces(generation.pieces, () => 1);
-  for (const [i, piece] of chunks.entries()) {
-    if (i > 0) {
+  // The role chunks and the first tokens leave together, after TTFT.
+  let frame = '';
+  for (const [index, { generation }] of plan.choices.entries()) {
+    frame += generation.toolName
+      ? chunk(index, { role: 'assistant', content: null, ...toolDelta(index, '', true), refusal: null })
+      : chunk(index, { role: 'assistant', content: '', refusal: null });
+  }
+  // One delta per token and choice, the choices interleaved as the API interleaves them.
+  const streams = plan.choices.map(({ generation, logprobs }) => ({
+    generation,
+    logprobs,
+    chunks: chunkPieces(generation.pieces, () => 1),
+  }));
+  const steps = Math.max(...streams.map((s) => s.chunks.length));
+  for (let step = 0; step < steps; step++) {
+    if (step > 0) {
       yield frame;
       frame = '';
-      await call.wait(plan.perToken * piece.tokens);
+      await call.wait(plan.perToken);
     }
-    frame += generation.toolName ? chunk(toolDelta(piece.text, false)) : chunk({ content: piece.text });
+    for (const [index, { generation, logprobs, chunks }] of streams.entries()) {
+      const piece = chunks[step];
+      if (!piece) continue;
+      frame += generation.toolName
+        ? chunk(index, toolDelta(index, piece.text, false))
+        : chunk(index, { content: piece.text }, null, logprobs ? logprobs.slice(step, step + 1) : null);
+    }
   }
-  frame += chunk({}, FINISH[generation.finish]);
+  for (const [index, { generation }] of plan.choices.entries()) {
+    frame += chunk(index, {}, FINISH[generation.finish]);
+  }
   if (plan.includeUsage) {
     frame += encodeSse({ ...base, choices: [], usage: plan.usage, obfuscation: call.rng.string(8) });
   }

@@ -14,6 +14,8 @@ export interface ErrorSpec {
   headers?: HeadersInit;
   /** Request id for `x-request-id` / `request-id` and Anthropic's `request_id`; derived from the body when absent. */
   requestId?: string;
+  /** OpenAI's `openai-processing-ms` (default 0). */
+  processingMs?: number;
 }
 
 export const JSON_CONTENT_TYPE = 'application/json';
@@ -65,6 +67,10 @@ export function errorResponse(provider: WireProvider, status: number, spec: Erro
   if (provider === 'openai') {
     headers.set('content-type', JSON_CONTENT_TYPE);
     headers.set('x-request-id', requestId);
+    // OpenAI sends these on errors as on successes (injected errors included).
+    headers.set('openai-version', '2020-10-01');
+    headers.set('openai-organization', 'switchyard-sim');
+    headers.set('openai-processing-ms', String(Math.round(spec.processingMs ?? 0)));
   } else if (provider === 'anthropic') {
     headers.set('content-type', JSON_CONTENT_TYPE);
     headers.set('request-id', requestId);

@@ -44,6 +44,11 @@ export const deploymentSchema = z.strictObject({
   tags: z.array(z.string()).default([]),
   price: priceSchema.optional(),
   headers: z.record(z.string(), z.string()).optional(),
+  /**
+   * Which OpenAI API the deployment is called through: `chat` (Chat Completions, the default) or
+   * `responses` (the Responses API). OpenAI and OpenAI-compatible deployments only.
+   */
+  api: z.enum(['chat', 'responses']).optional(),
 });
 
 export const retrySchema = z.strictObject({
@@ -205,6 +210,12 @@ export const routerConfigSchema = z
           message: `duplicate deployment id "${d.id}"`,
         });
       ids.add(d.id);
+      if (d.api && d.provider !== 'openai' && d.provider !== 'openai-compatible')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['deployments', i, 'api'],
+          message: `api applies to openai and openai-compatible deployments, not ${d.provider}`,
+        });
     });
     config.routes.forEach((route, i) => {
       for (const field of ['deployments', 'fallbacks', 'onContextOverflow', 'onContentFiltered'] as const) {

@@ -1,4 +1,11 @@
-import type { ChatRequest, ProviderKind, ProviderResult, ProviderStreamEvent } from '../types.ts';
+import type {
+  ChatRequest,
+  EmbedRequest,
+  EmbedResult,
+  ProviderKind,
+  ProviderResult,
+  ProviderStreamEvent,
+} from '../types.ts';
 
 /** What the router hands an adapter for one attempt. */
 export interface AttemptContext {
@@ -21,6 +28,8 @@ export interface ProviderAdapter {
   complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult>;
   /** Yields events until 'finish'; throws a SwitchyardError on failure (including a stream that ends without its terminator). */
   stream(request: ChatRequest, context: AttemptContext): AsyncIterable<ProviderStreamEvent>;
+  /** Embeddings, where the provider has them (absent: the router falls back past this deployment). */
+  embed?(request: EmbedRequest, context: AttemptContext): Promise<EmbedResult>;
 }
 
 /** How adapters obtain what the outside world supplies. */

@@ -3,6 +3,7 @@ import type { AdapterOptions, ProviderAdapter } from './adapter.ts';
 import { AnthropicAdapter } from './anthropic.ts';
 import { OllamaAdapter } from './ollama.ts';
 import { OpenAIAdapter } from './openai.ts';
+import { OpenAIResponsesAdapter } from './openai-responses.ts';
 import type { ProviderClientOptions } from './shared.ts';
 
 export type { AdapterOptions, AttemptContext, ProviderAdapter } from './adapter.ts';
@@ -16,6 +17,7 @@ export {
 } from './normalize-error.ts';
 export { mapOllamaDoneReason, OllamaAdapter } from './ollama.ts';
 export { isReasoningModel, mapOpenAIFinishReason, OpenAIAdapter } from './openai.ts';
+export { OpenAIResponsesAdapter } from './openai-responses.ts';
 export { parseRetryAfterMs } from './retry-after.ts';
 export type { ProviderClientOptions } from './shared.ts';
 
@@ -27,7 +29,9 @@ export function createAdapter(
   switch (deployment.provider) {
     case 'openai':
     case 'openai-compatible':
-      return new OpenAIAdapter(deployment, options);
+      return deployment.api === 'responses'
+        ? new OpenAIResponsesAdapter(deployment, options)
+        : new OpenAIAdapter(deployment, options);
     case 'anthropic':
       return new AnthropicAdapter(deployment, options);
     case 'ollama':

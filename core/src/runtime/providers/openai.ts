@@ -12,6 +12,8 @@ import { SwitchyardError } from '../errors.ts';
 import type {
   ChatMessage,
   ChatRequest,
+  EmbedRequest,
+  EmbedResult,
   FinishReason,
   ProviderKind,
   ProviderResult,
@@ -92,8 +94,8 @@ export class OpenAIAdapter implements ProviderAdapter {
   readonly provider: ProviderKind;
   readonly model: string;
   readonly client: OpenAI;
-  private readonly deployment: DeploymentConfig;
-  private readonly info: AttemptInfo;
+  protected readonly deployment: DeploymentConfig;
+  protected readonly info: AttemptInfo;
 
   constructor(deployment: DeploymentConfig, options: ProviderClientOptions = {}) {
     this.deployment = deployment;
@@ -242,5 +244,25 @@ export class OpenAIAdapter implements ProviderAdapter {
     // The SDK ends quietly when `data: [DONE]` never came; a finish_reason is the only proof the answer is whole.
     if (finishReason === undefined) throw attempt.cut('a finish_reason arrived');
     yield { type: 'finish', finishReason, ...(id && { id }), ...(model && { model }) };
+  }
+
+  /** `POST /v1/embeddings`; the SDK asks for base64 and decodes it to floats. */
+  async embed(request: EmbedRequest, context: AttemptContext): Promise<EmbedResult> {
+    const attempt = new Attempt(context, this.info);
+    const response = await attempt.run(() =>
+      this.client.embeddings.create({
+        model: this.deployment.model,
+        input: request.input,
+        ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}),
+      }),
+    );
+    const embeddings = [...(response?.data ?? [])]
+      .sort((a, b) => a.index - b.index)
+      .map((item) => item.embedding);
+    return {
+      embeddings,
+      usage: { inputTokens: response?.usage?.prompt_tokens ?? 0, outputTokens: 0, cachedInputTokens: 0 },
+      model: response?.model ?? this.deployment.model,
+    };
   }
 }

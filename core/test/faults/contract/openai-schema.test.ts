@@ -229,7 +229,11 @@ describe('every OpenAI error body matches ErrorResponse', () => {
         const requests = [
           post('/v1/chat/completions', openaiBody()),
           post('/v1/chat/completions', openaiBody({ stream: true })),
-          ...(FAULTS[fault].endpoints === 'any' ? [get('/v1/models')] : []),
+          post('/v1/responses', { model: 'gpt-4o-mini', input: 'Say something.' }),
+          post('/v1/responses', { model: 'gpt-4o-mini', input: 'Say something.', stream: true }),
+          ...(FAULTS[fault].endpoints === 'any'
+            ? [get('/v1/models'), post('/v1/embeddings', { model: 'text-embedding-3-small', input: 'x' })]
+            : []),
         ];
         for (const request of requests) {
           const chaos = chaosOverSimulator([{ fault, params }], 25);

@@ -13,15 +13,20 @@ import addFormats from 'ajv-formats';
  *   allows null there too, which is what the description and the real API do.
  * - The file is an OpenAPI `components` container, given to Ajv as one document so the original
  *   `#/components/schemas/<Name>` refs resolve unchanged; `components` is declared as a keyword.
- * - OpenAPI annotations `x-oaiMeta`, `x-oaiTypeLabel`, `x-stainless-const`, `example` and
- *   `discriminator` are declared as annotation-only keywords, so Ajv stays in strict mode (unknown
+ * - OpenAPI annotations `x-oaiMeta`, `x-oaiTypeLabel`, `x-oaiExpandable`, `x-oaiSupportedSDKs`,
+ *   `x-stainless-const`, `x-stainless-skip`, `example` and `discriminator` are declared as annotation-only keywords, so Ajv stays in strict mode (unknown
  *   keywords still throw). `discriminator` is not enforced; its `oneOf` is.
- * - The custom format `unixtime` (Unix seconds) is defined: an integer >= 0.
+ * - The custom formats `unixtime` (Unix seconds: an integer >= 0) and `float` (a finite number)
+ *   are defined.
  * - strictTypes is off: `Model` uses `required` without `type: "object"`, valid JSON Schema that
- *   Ajv's strictTypes check refuses to compile. Every other strict check stays on.
+ *   Ajv's strictTypes check refuses to compile. strictRequired is off: the Responses schemas split
+ *   an object over `allOf` parts and list in one part's `required` what another part defines. Every
+ *   other strict check stays on.
  *
  * `closed` validators additionally close every object schema that lists `properties` (and says
  * nothing about additionalProperties), so a simulated body with a field the spec does not know fails.
+ * An object made of `allOf` parts is closed as a whole (`unevaluatedProperties: false`), its parts
+ * left open.
  * That is stricter than the API contract (clients must ignore unknown fields) and catches invented
  * fields in the simulator.
  */
@@ -32,7 +37,10 @@ const ANNOTATIONS = [
   'components',
   'x-oaiMeta',
   'x-oaiTypeLabel',
+  'x-oaiExpandable',
+  'x-oaiSupportedSDKs',
   'x-stainless-const',
+  'x-stainless-skip',
   'example',
   'discriminator',
 ];
@@ -40,6 +48,9 @@ const ANNOTATIONS = [
 export const ROOTS = [
   'CreateChatCompletionResponse',
   'CreateChatCompletionStreamResponse',
+  'Response',
+  'ResponseStreamEvent',
+  'CreateEmbeddingResponse',
   'ErrorResponse',
   'ListModelsResponse',
   'Model',
@@ -48,7 +59,26 @@ export type Root = (typeof ROOTS)[number];
 
 type Json = unknown;
 
-function rewrite(node: Json, close: boolean): Json {
+/** Names of schemas used as parts of an `allOf`: closing them alone would refuse their siblings' fields. */
+function allOfParts(node: Json, out = new Set<string>()): Set<string> {
+  if (Array.isArray(node)) for (const item of node) allOfParts(item, out);
+  else if (typeof node === 'object' && node !== null) {
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'allOf' && Array.isArray(value)) {
+        for (const part of value as Array<{ $ref?: string }>)
+          if (typeof part?.$ref === 'string') out.add(part.$ref.split('/').pop()!);
+      }
+      allOfParts(value, out);
+    }
+  }
+  return out;
+}
+
+/**
+ * `close`: objects with `properties` get `additionalProperties: false`, except the parts of an
+ * `allOf` (`open`); the `allOf` itself gets `unevaluatedProperties: false`, which sees every part.
+ */
+function rewrite(node: Json, close: boolean, open = false): Json {
   if (Array.isArray(node)) return node.map((item) => rewrite(item, close));
   if (typeof node !== 'object' || node === null) return node;
   const out: Record<string, Json> = {};
@@ -57,10 +87,13 @@ function rewrite(node: Json, close: boolean): Json {
     out[key] =
       key === 'properties' && typeof value === 'object' && value !== null
         ? Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, rewrite(sub, close)]))
-        : rewrite(value, close);
+        : key === 'allOf' && Array.isArray(value)
+          ? value.map((part) => rewrite(part, close, true))
+          : rewrite(value, close);
   }
-  if (close && out.properties && out.additionalProperties === undefined && out.type === 'object') {
-    out.additionalProperties = false;
+  if (close && !open && out.additionalProperties === undefined) {
+    if (out.allOf) out.unevaluatedProperties = false;
+    else if (out.properties && out.type === 'object') out.additionalProperties = false;
   }
   if (out.nullable === true) {
     const { nullable: _nullable, description, ...rest } = out;
@@ -73,13 +106,27 @@ function rewrite(node: Json, close: boolean): Json {
   return out;
 }
 
+function rewriteSchemas(components: { schemas: Record<string, Json> }, close: boolean): Json {
+  const parts = allOfParts(components.schemas);
+  return {
+    schemas: Object.fromEntries(
+      Object.entries(components.schemas).map(([name, schema]) => [
+        name,
+        rewrite(schema, close, parts.has(name)),
+      ]),
+    ),
+  };
+}
+
 export interface OpenAIValidators {
-  validate(root: Root, value: unknown): { valid: boolean; errors: string };
+  validate(root: Root | (string & {}), value: unknown): { valid: boolean; errors: string };
 }
 
 export function openaiValidators(options: { closed?: boolean } = {}): OpenAIValidators {
-  const document = JSON.parse(readFileSync(FILE, 'utf8')) as { components: unknown };
-  const ajv = new Ajv2020({ strict: true, strictTypes: false, allErrors: true });
+  const document = JSON.parse(readFileSync(FILE, 'utf8')) as {
+    components: { schemas: Record<string, Json> };
+  };
+  const ajv = new Ajv2020({ strict: true, strictTypes: false, strictRequired: false, allErrors: true });
   addFormats.default(ajv);
   ajv.addVocabulary(ANNOTATIONS);
   // OpenAI's own format for Unix timestamps in seconds.
@@ -87,8 +134,10 @@ export function openaiValidators(options: { closed?: boolean } = {}): OpenAIVali
     type: 'number',
     validate: (value: number) => Number.isInteger(value) && value >= 0,
   });
-  ajv.addSchema({ components: rewrite(document.components, options.closed ?? false) }, 'openai.json');
-  const cache = new Map<Root, ValidateFunction>();
+  // `float` (embedding vectors) is a number format with nothing more to check.
+  ajv.addFormat('float', { type: 'number', validate: (value: number) => Number.isFinite(value) });
+  ajv.addSchema({ components: rewriteSchemas(document.components, options.closed ?? false) }, 'openai.json');
+  const cache = new Map<string, ValidateFunction>();
   return {
     validate(root, value) {
       let fn = cache.get(root);
