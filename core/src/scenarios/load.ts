@@ -3,7 +3,7 @@ import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue, formatConfigIssue } from '../runtime/config/errors.ts';
-import { parseRouterConfig, parseYamlDocument } from '../runtime/config/load.ts';
+import { parseRouterConfig, parseYamlDocument, unsetKeyIssues } from '../runtime/config/load.ts';
 import {
   formatFieldPath,
   locateYamlPath,
@@ -79,6 +79,11 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
 export interface ParseScenarioOptions {
   /** Reads files named by the scenario (router.path, prompt files); default fs.readFile. */
   readFile?: (path: string) => Promise<string>;
+  /**
+   * The environment live runs take keys from: every key variable the router config names must be
+   * set in it, else a located error (see RouterConfigOptions.env). Not given for simulated runs.
+   */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -109,7 +114,7 @@ export async function parseScenario(
       return fileIssue(['router', 'path'], `cannot read router config ${routerFile}: ${why}`, error);
     }
     try {
-      router = parseRouterConfig(routerText, routerFile);
+      router = parseRouterConfig(routerText, routerFile, { env: options.env });
     } catch (error) {
       if (error instanceof ConfigError) throw new ScenarioError(error.issues, { cause: error });
       throw error;
@@ -117,6 +122,10 @@ export async function parseScenario(
   } else {
     // Already validated (with defaults) by the scenario schema's union branch.
     router = routerConfigSchema.parse(spec.router);
+    if (options.env) {
+      const issues = unsetKeyIssues(router, options.env, file, locate, ['router']);
+      if (issues.length > 0) throw new ScenarioError(issues);
+    }
   }
 
   const routeNames = new Set(router.routes.map((r) => r.name));

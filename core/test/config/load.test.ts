@@ -312,6 +312,30 @@ describe('loadRouterConfig', () => {
     expect((error as ConfigError).issues[0]).toMatchObject({ file: broken, line: 12, column: 13 });
   });
 
+  it('with the environment the keys come from, an unset key variable is an error at its line', async () => {
+    const path = join(dir, 'keys.yaml');
+    await writeFile(path, good);
+    const error = await loadRouterConfig(path, { env: { OPENAI_API_KEY: 'k', ANTHROPIC_API_KEY: '' } }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([
+      {
+        file: path,
+        line: 11,
+        column: 12,
+        field: 'deployments[1].apiKey.env',
+        message:
+          'environment variable ANTHROPIC_API_KEY is not set (deployment "claude-haiku" takes its key from it)',
+      },
+    ]);
+    // Both set: fine; no environment given (validate, simulated runs): not checked.
+    await expect(
+      loadRouterConfig(path, { env: { OPENAI_API_KEY: 'k', ANTHROPIC_API_KEY: 'a' } }),
+    ).resolves.toBeDefined();
+    await expect(loadRouterConfig(path)).resolves.toBeDefined();
+  });
+
   it('turns an unreadable file into a ConfigError', async () => {
     const missing = join(dir, 'nope.yaml');
     const error = await loadRouterConfig(missing).catch((e: unknown) => e);

@@ -7,6 +7,8 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -27,8 +29,10 @@ import {
 } from '../../src/faults/index.ts';
 import { writeReports } from '../../src/reports/index.ts';
 import { RealClock, VirtualClock } from '../../src/runtime/clock.ts';
+import { ConfigError } from '../../src/runtime/config/errors.ts';
 import type { RouterConfigInput } from '../../src/runtime/config/schema.ts';
 import { isSwitchyardError } from '../../src/runtime/errors.ts';
+import { createAdapter } from '../../src/runtime/providers/index.ts';
 import { Router } from '../../src/runtime/router.ts';
 import type { DecisionTrace } from '../../src/runtime/trace/trace.ts';
 import type { ChatRequest } from '../../src/runtime/types.ts';
@@ -186,6 +190,131 @@ const ask = (model: string, n: number): ChatRequest => ({
   tenant: 'acme',
   maxOutputTokens: 40,
   messages: [{ role: 'user', content: `Secrets canary request ${n}.` }],
+});
+
+/**
+ * A third-party host on loopback: records every request's headers and answers 401 the way OpenAI
+ * does (echoing the key it saw, masked), so a leaked key would also come back in an error.
+ */
+async function thirdPartyListener() {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers);
+    req.resume();
+    const key = String(req.headers.authorization ?? req.headers['x-api-key'] ?? '').replace(/^Bearer /, '');
+    res.writeHead(401, { 'content-type': 'application/json', 'x-echo-key': key });
+    res.end(
+      JSON.stringify({
+        error: {
+          type: 'invalid_request_error',
+          code: 'invalid_api_key',
+          message: `Incorrect API key provided: ${key}`,
+        },
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describe('secrets canary: the SDKs never fall back to the environment', () => {
+  it('a deployment with no key sends a placeholder to its host, never OPENAI_API_KEY / ANTHROPIC_API_KEY', async () => {
+    const listener = await thirdPartyListener();
+    const errors: unknown[] = [];
+    try {
+      // The user's default keys are in process.env (beforeAll); these deployments name none.
+      const router = new Router({
+        config: {
+          deployments: [
+            { id: 'openai', provider: 'openai', model: 'gpt-4.1', baseURL: `${listener.url}/v1` },
+            {
+              id: 'compatible',
+              provider: 'openai-compatible',
+              model: 'local',
+              baseURL: `${listener.url}/v1`,
+            },
+            { id: 'anthropic', provider: 'anthropic', model: 'claude-sonnet-4-6', baseURL: listener.url },
+          ],
+          policies: { retry: { maxAttempts: 1 } },
+        },
+      });
+      for (const model of ['openai', 'compatible', 'anthropic']) {
+        await router.complete(ask(model, 1)).catch((error: unknown) => errors.push(error));
+        for await (const event of router.stream(ask(model, 2))) {
+          if (event.type === 'error') errors.push(event.error);
+        }
+      }
+    } finally {
+      await listener.close();
+    }
+    // Not vacuous: six calls reached the third party, each failed on its 401.
+    expect(listener.seen).toHaveLength(6);
+    expect(errors.filter((e) => isSwitchyardError(e) && e.kind === 'auth')).toHaveLength(6);
+    expectClean('headers sent to the third party', JSON.stringify(listener.seen));
+    for (const headers of listener.seen) {
+      const credential = String(headers.authorization ?? headers['x-api-key']);
+      expect(credential).toMatch(/switchyard-no-key-configured/);
+    }
+  });
+
+  it('OPENAI_BASE_URL and ANTHROPIC_BASE_URL in the environment do not move a deployment', () => {
+    const saved = { openai: process.env.OPENAI_BASE_URL, anthropic: process.env.ANTHROPIC_BASE_URL };
+    process.env.OPENAI_BASE_URL = 'http://127.0.0.1:9/v1';
+    process.env.ANTHROPIC_BASE_URL = 'http://127.0.0.1:9';
+    try {
+      const openai = createAdapter(
+        { id: 'o', provider: 'openai', model: 'gpt-4.1', weight: 1, tags: [] },
+        {},
+      );
+      const anthropic = createAdapter(
+        { id: 'a', provider: 'anthropic', model: 'claude-sonnet-4-6', weight: 1, tags: [] },
+        {},
+      );
+      expect((openai as unknown as { client: { baseURL: string } }).client.baseURL).toBe(
+        'https://api.openai.com/v1',
+      );
+      expect((anthropic as unknown as { client: { baseURL: string } }).client.baseURL).toBe(
+        'https://api.anthropic.com',
+      );
+    } finally {
+      for (const [name, value] of [
+        ['OPENAI_BASE_URL', saved.openai],
+        ['ANTHROPIC_BASE_URL', saved.anthropic],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
+  it('a named key variable that is unset is a config error naming it, and nothing is sent', async () => {
+    const listener = await thirdPartyListener();
+    let error: unknown;
+    try {
+      const router = new Router({
+        config: {
+          deployments: [
+            {
+              id: 'openai',
+              provider: 'openai',
+              model: 'gpt-4.1',
+              baseURL: `${listener.url}/v1`,
+              apiKey: { env: 'SWITCHYARD_CANARY_UNSET_KEY' },
+            },
+          ],
+        },
+      });
+      await router.complete(ask('openai', 1));
+    } catch (caught) {
+      error = caught;
+    } finally {
+      await listener.close();
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(String((error as Error).message)).toContain('SWITCHYARD_CANARY_UNSET_KEY');
+    expect(listener.seen).toHaveLength(0);
+  });
 });
 
 describe('secrets canary', () => {

@@ -235,6 +235,35 @@ describe('loadScenario', () => {
     expect(scenario.hypothesisLines).toEqual(lines);
   });
 
+  it('for a live run, an unset key variable is an error at its line, in the router file or inline', async () => {
+    const env = { OPENAI_API_KEY: 'k' };
+    const fromFile = await loadScenario(fixture('openai-outage.yaml'), { env }).catch((e: unknown) => e);
+    expect(fromFile).toBeInstanceOf(ScenarioError);
+    expect((fromFile as ScenarioError).issues).toEqual([
+      expect.objectContaining({
+        file: fixture('router.yaml'),
+        line: 9,
+        field: 'deployments[1].apiKey.env',
+        message: expect.stringContaining('ANTHROPIC_API_KEY is not set'),
+      }),
+    ]);
+    const inline = [
+      'name: inline',
+      'description: keys named inline',
+      'router:',
+      '  deployments:',
+      '    - { id: a, provider: anthropic, model: claude-haiku-4-5, apiKey: { env: ANTHROPIC_API_KEY } }',
+      'load: { requests: 1, rate: 1 }',
+      'hypotheses: [{ type: success_rate, atLeast: 0.5 }]',
+    ].join('\n');
+    const error = await parseScenario(inline, '/s/inline.yaml', { env }).catch((e: unknown) => e);
+    expect((error as ScenarioError).issues).toEqual([
+      expect.objectContaining({ file: '/s/inline.yaml', line: 5, field: 'router.deployments[0].apiKey.env' }),
+    ]);
+    // Simulated runs (no env given) do not need the keys.
+    await expect(parseScenario(inline, '/s/inline.yaml')).resolves.toBeDefined();
+  });
+
   it('an unreadable scenario file is a ScenarioError', async () => {
     const error = await loadScenario(join(tmpdir(), 'no-such-scenario.yaml')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ScenarioError);

@@ -454,7 +454,9 @@ export function registerRun(program: Command): void {
         'A gateway that cannot be reached or sends nothing to the proxy exits 2.',
     )
     .action(async (paths: string[], options: RunOptions) => {
-      const checked = await checkFiles(paths);
+      // Live runs send the keys the configs name: an unset one is bad input, found before anything runs.
+      const keyEnv = options.live ? process.env : undefined;
+      const checked = await checkFiles(paths, keyEnv);
       const issues = checked.flatMap((c) => c.issues);
       const explicitRouters = checked.filter((c) => c.file.kind === 'router' && c.file.explicit);
       if (issues.length > 0)
@@ -473,7 +475,7 @@ export function registerRun(program: Command): void {
         const routerFile = resolve(options.router);
         let router: RouterConfig;
         try {
-          router = await loadRouterConfig(options.router);
+          router = await loadRouterConfig(options.router, { env: keyEnv });
         } catch (error) {
           throw new CliError(
             `invalid router config ${options.router}`,

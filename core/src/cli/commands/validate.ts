@@ -13,8 +13,14 @@ export interface Checked {
   issues: ConfigIssue[];
 }
 
-/** Loads every scenario (and its router config) and every router config among `paths`. */
-export async function checkFiles(paths: readonly string[]): Promise<Checked[]> {
+/**
+ * Loads every scenario (and its router config) and every router config among `paths`. `env`: the
+ * environment live runs read keys from (an unset key variable is then an issue).
+ */
+export async function checkFiles(
+  paths: readonly string[],
+  env?: Readonly<Record<string, string | undefined>>,
+): Promise<Checked[]> {
   const files = await collectFiles(paths);
   // Loaded on use: the scenarios entry pulls in the runner and the SDKs, which --help does not need.
   const { loadScenario } = await import('../../scenarios/index.ts');
@@ -23,10 +29,10 @@ export async function checkFiles(paths: readonly string[]): Promise<Checked[]> {
     const name = displayPath(file.path);
     try {
       if (file.kind === 'router') {
-        await loadRouterConfig(name);
+        await loadRouterConfig(name, { env });
         checked.push({ file, name, issues: [] });
       } else {
-        checked.push({ file, name, scenario: await loadScenario(name), issues: [] });
+        checked.push({ file, name, scenario: await loadScenario(name, { env }), issues: [] });
       }
     } catch (error) {
       checked.push({ file, name, issues: issuesOf(error, name) });
