@@ -317,6 +317,59 @@ describe('secrets canary: the SDKs never fall back to the environment', () => {
   });
 });
 
+describe('secrets canary: errors', () => {
+  it("an error's cause chain carries neither the key nor the response headers that echo it", async () => {
+    const listener = await thirdPartyListener();
+    const errors: unknown[] = [];
+    try {
+      const key = { env: 'CANARY_KEY' };
+      const router = new Router({
+        config: {
+          deployments: [
+            {
+              id: 'openai',
+              provider: 'openai',
+              model: 'gpt-4.1',
+              baseURL: `${listener.url}/v1`,
+              apiKey: key,
+            },
+            {
+              id: 'anthropic',
+              provider: 'anthropic',
+              model: 'claude-sonnet-4-6',
+              baseURL: listener.url,
+              apiKey: key,
+            },
+            { id: 'ollama', provider: 'ollama', model: 'llama3.2', baseURL: listener.url, apiKey: key },
+          ],
+          policies: { retry: { maxAttempts: 1 } },
+        },
+        env: { CANARY_KEY: OPENAI_CANARY },
+      });
+      for (const model of ['openai', 'anthropic', 'ollama']) {
+        await router.complete(ask(model, 1)).catch((error: unknown) => errors.push(error));
+        for await (const event of router.stream(ask(model, 2))) {
+          if (event.type === 'error') errors.push(event.error);
+        }
+      }
+    } finally {
+      await listener.close();
+    }
+    // Not vacuous: the key reached the listener, which echoed it in a header and in the 401 body.
+    expect(listener.seen).toHaveLength(6);
+    expect(JSON.stringify(listener.seen)).toContain(OPENAI_CANARY);
+    expect(errors).toHaveLength(6);
+    for (const error of errors) {
+      expect(isSwitchyardError(error) && error.kind).toBe('auth');
+      const inspected = inspect(error, { depth: Number.POSITIVE_INFINITY, showHidden: true });
+      expectClean('inspected error', inspected);
+      // The cause is still there to debug with: the SDK error's name and its (scrubbed) message.
+      expect((error as Error).cause, inspected).toBeInstanceOf(Error);
+      expect(inspected).not.toMatch(/x-echo-key|authorization/i);
+    }
+  });
+});
+
 describe('secrets canary', () => {
   it('router: console, traces, spans and errors (incl. 401s echoing a masked key) never carry a key', async () => {
     const clock = new VirtualClock();
@@ -386,7 +439,10 @@ describe('secrets canary', () => {
       expectClean('error toJSON', JSON.stringify(error.toJSON()));
       expectClean('error stack', String(error.stack));
       // Everything reachable from the error (cause chain, SDK error, response headers…).
-      expectClean('inspected error', inspect(error, { depth: 10, showHidden: true }));
+      const inspected = inspect(error, { depth: Number.POSITIVE_INFINITY, showHidden: true });
+      expectClean('inspected error', inspected);
+      // OpenAI's 401 echoes the key masked (sk-tes***…61f0): not in the cause chain either.
+      expect(inspected).not.toMatch(/sk-[A-Za-z0-9*_-]{4,}/);
     }
     expectClean('decision traces', JSON.stringify(traces));
     expectClean(
