@@ -286,6 +286,44 @@ describe('parseRouterConfig: broken configs', () => {
     expect(error.name).toBe('ConfigError');
   });
 
+  it.each([
+    ['Authorization', 'Bearer sk-live-abc123def456'],
+    ['x-api-key', 'sk-ant-live-abc123def456'],
+    ['api-key', 'live0abc123def456'],
+    ['X-Custom', 'sk-live-abc123def456'],
+  ])('rejects a literal credential in headers (%s) at its line, without echoing it', (name, value) => {
+    const { error, issues } = issuesOf(edit(6, '    headers:', `      ${name}: ${value}`));
+    expect(issues).toEqual([
+      expect.objectContaining({
+        line: 7,
+        column: name.length + 9,
+        field: `deployments[0].headers${/^[\w$]+$/.test(name) ? `.${name}` : `["${name}"]`}`,
+        message: expect.stringMatching(/never written in the config in clear/),
+      }),
+    ]);
+    expect(error.message).not.toContain(value);
+  });
+
+  it('rejects a baseURL with user:password or a key in its query, without echoing it', () => {
+    for (const url of [
+      'https://bob:hunter2hunter2@llm.example.com/v1',
+      'https://llm.example.com/v1?api_key=hunter2hunter2',
+    ]) {
+      const { error, issues } = issuesOf(edit(16, `    baseURL: ${url}`));
+      expect(issues).toEqual([
+        expect.objectContaining({
+          line: 16,
+          column: 14,
+          field: 'deployments[2].baseURL',
+          message: expect.stringMatching(/never written in the config in clear/),
+        }),
+      ]);
+      expect(error.message).not.toContain('hunter2');
+    }
+    // An ordinary header and URL are fine.
+    expect(() => parseRouterConfig(edit(6, '    headers: { x-tenant: acme }'), 'r.yaml')).not.toThrow();
+  });
+
   it('never echoes a plain-string key in the error', () => {
     const { error } = issuesOf(edit(6, '    apiKey: sk-live-abc123'));
     expect(error.message).not.toContain('sk-live-abc123');

@@ -30,6 +30,7 @@ import {
 import { writeReports } from '../../src/reports/index.ts';
 import { RealClock, VirtualClock } from '../../src/runtime/clock.ts';
 import { ConfigError } from '../../src/runtime/config/errors.ts';
+import { loadRouterConfig } from '../../src/runtime/config/load.ts';
 import type { RouterConfigInput } from '../../src/runtime/config/schema.ts';
 import { isSwitchyardError } from '../../src/runtime/errors.ts';
 import { createAdapter } from '../../src/runtime/providers/index.ts';
@@ -315,6 +316,46 @@ describe('secrets canary: the SDKs never fall back to the environment', () => {
     expect(String((error as Error).message)).toContain('SWITCHYARD_CANARY_UNSET_KEY');
     expect(listener.seen).toHaveLength(0);
   });
+});
+
+describe('secrets canary: keys written in a config', () => {
+  it('a literal key in headers or in a baseURL is refused, and the refusal never shows it', async () => {
+    const file = join(dir, 'literal-keys.yaml');
+    await writeFile(
+      file,
+      [
+        'deployments:',
+        '  - id: openai',
+        '    provider: openai',
+        '    model: gpt-4.1',
+        '    headers:',
+        `      Authorization: Bearer ${OPENAI_CANARY}`,
+        '  - id: gateway',
+        '    provider: openai-compatible',
+        '    model: local',
+        `    baseURL: https://user:${ANTHROPIC_CANARY}@gateway.example/v1`,
+        '  - id: azure',
+        '    provider: openai-compatible',
+        '    model: gpt-4.1',
+        '    headers:',
+        `      api-key: ${OPENAI_CANARY.slice(3)}`,
+        '',
+      ].join('\n'),
+    );
+    const error = await loadRouterConfig(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map((i) => `${i.line} ${i.field}`)).toEqual([
+      '6 deployments[0].headers.Authorization',
+      '10 deployments[1].baseURL',
+      '15 deployments[2].headers["api-key"]',
+    ]);
+    expectClean('config error', inspect(error, { depth: Number.POSITIVE_INFINITY }));
+    // What a user sees: `switchyard validate` on the file.
+    const result = await runCli(['validate', file], { ...process.env, NO_COLOR: '1' });
+    expect(result.code).toBe(2);
+    expect(result.output).toContain(`${file}:6:22 deployments[0].headers.Authorization`);
+    expectClean('validate output', result.output);
+  }, 30_000);
 });
 
 describe('secrets canary: errors', () => {
