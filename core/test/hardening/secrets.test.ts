@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { brotliDecompressSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -197,12 +198,28 @@ const ask = (model: string, n: number): ChatRequest => ({
  * A third-party host on loopback: records every request's headers and answers 401 the way OpenAI
  * does (echoing the key it saw, masked), so a leaked key would also come back in an error.
  */
-async function thirdPartyListener() {
+async function thirdPartyListener(options: { gzip?: boolean } = {}) {
   const seen: IncomingHttpHeaders[] = [];
   const server = createServer((req, res) => {
     seen.push(req.headers);
     req.resume();
     const key = String(req.headers.authorization ?? req.headers['x-api-key'] ?? '').replace(/^Bearer /, '');
+    if (options.gzip) {
+      // A compressing upstream whose answer echoes the key (as a debugging proxy might).
+      const body = {
+        id: 'chatcmpl-1',
+        object: 'chat.completion',
+        created: 1,
+        model: 'gpt-4.1',
+        choices: [
+          { index: 0, message: { role: 'assistant', content: `you sent ${key}` }, finish_reason: 'stop' },
+        ],
+        usage: { prompt_tokens: 1, completion_tokens: 3, total_tokens: 4 },
+      };
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(gzipSync(JSON.stringify(body)));
+      return;
+    }
     res.writeHead(401, { 'content-type': 'application/json', 'x-echo-key': key });
     res.end(
       JSON.stringify({
@@ -356,6 +373,53 @@ describe('secrets canary: keys written in a config', () => {
     expect(result.output).toContain(`${file}:6:22 deployments[0].headers.Authorization`);
     expectClean('validate output', result.output);
   }, 30_000);
+});
+
+describe('secrets canary: compressed cassettes', () => {
+  it('a gzip answer echoing the key is decoded before redaction: no key, even inflated', async () => {
+    const listener = await thirdPartyListener({ gzip: true });
+    const outFile = join(dir, 'gzip-cassette.json');
+    let answer = '';
+    try {
+      const recording = await record({ outFile, secrets: [OPENAI_CANARY] });
+      try {
+        const router = new Router({
+          config: {
+            deployments: [
+              {
+                id: 'openai',
+                provider: 'openai',
+                model: 'gpt-4.1',
+                baseURL: `${listener.url}/v1`,
+                apiKey: { env: 'OPENAI_API_KEY' },
+              },
+            ],
+          },
+        });
+        answer = (await router.complete(ask('openai', 1))).text;
+      } finally {
+        await recording.stop({ minInteractions: 1 });
+      }
+    } finally {
+      await listener.close();
+    }
+    // Not vacuous: the key went out and came back inside the compressed body.
+    expect(answer).toContain(OPENAI_CANARY);
+    const text = await readFile(outFile, 'utf8');
+    expectClean('cassette', text);
+    for (const hex of text.match(/"[0-9a-f]{16,}"/g) ?? []) {
+      const bytes = Buffer.from(hex.slice(1, -1), 'hex');
+      for (const decode of [gunzipSync, inflateSync, brotliDecompressSync]) {
+        let inflated = '';
+        try {
+          inflated = decode(bytes).toString('utf8');
+        } catch {
+          // not this encoding
+        }
+        expectClean('inflated cassette body', inflated);
+      }
+    }
+  });
 });
 
 describe('secrets canary: errors', () => {
