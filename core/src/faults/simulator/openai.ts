@@ -10,6 +10,7 @@ import {
   encodeSse,
   errorResponse,
   JSON_CONTENT_TYPE,
+  modelIdOfPath,
   openaiRequestId,
   SSE_CONTENT_TYPE,
   SSE_DONE,
@@ -81,7 +82,9 @@ export async function handleOpenAI(call: Call): Promise<Response> {
     })),
   );
   if (pathname === '/v1/models') return json(call, { object: 'list', data: entries }, 0);
-  const wanted = decodeURIComponent(pathname.slice('/v1/models/'.length));
+  const wanted = modelIdOfPath(pathname);
+  if (wanted === undefined)
+    return invalid(call, 'Invalid URL: the model id is not a valid percent-encoded path');
   const found = entries.find((entry) => entry.id === wanted);
   if (!found) return modelNotFound(call, wanted);
   return json(call, found, 0);
