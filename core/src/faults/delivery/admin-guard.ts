@@ -40,7 +40,8 @@ function hostName(authority: string): string {
   return colon > 0 && isIP(lower) !== 6 ? lower.slice(0, colon) : lower;
 }
 
-function isLoopback(name: string): boolean {
+/** Whether a host name (no port, no brackets) is this machine's loopback. */
+export function isLoopback(name: string): boolean {
   return name === 'localhost' || name === '::1' || (isIP(name) === 4 && name.startsWith('127.'));
 }
 
