@@ -330,6 +330,47 @@ describe('parseRouterConfig: broken configs', () => {
   });
 });
 
+describe('parseRouterConfig: huge or hostile YAML', () => {
+  it('refuses a file over the size limit at once, and a larger limit lets it through', () => {
+    const big = `${good}# ${'x'.repeat(1_100_000)}\n`;
+    const started = performance.now();
+    const { issues } = issuesOf(big);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(issues).toEqual([
+      expect.objectContaining({
+        line: 0,
+        message: expect.stringMatching(/1,1\d\d,\d\d\d bytes.*limit of 1,048,576.*--max-yaml-bytes/),
+      }),
+    ]);
+    expect(parseRouterConfig(big, 'router.yaml', { maxBytes: 2_000_000 }).deployments).toHaveLength(3);
+  });
+
+  it('cuts a long value it echoes', () => {
+    const id = `openai-${'m'.repeat(500_000)}`;
+    const { error, issues } = issuesOf(edit(19, `    deployments: [${id}, claude-haiku]`));
+    expect(issues[0]!.message).toMatch(/^unknown deployment "openai-mmm/);
+    expect(issues[0]!.message.length).toBeLessThan(400);
+    expect(error.message.length).toBeLessThan(1_000);
+  });
+
+  it('rejects tags it does not know, at their line', () => {
+    for (const tag of ['!!js/function', '!include', '!env']) {
+      const { issues } = issuesOf(edit(5, `    model: ${tag} gpt-4o-mini`));
+      expect(issues).toEqual([
+        expect.objectContaining({
+          line: 5,
+          column: 12,
+          message: expect.stringContaining(`unknown YAML tag ${tag}`),
+        }),
+      ]);
+    }
+    // The standard ones are fine.
+    expect(parseRouterConfig(edit(5, '    model: !!str gpt-4o-mini'), 'r.yaml').deployments[0]!.model).toBe(
+      'gpt-4o-mini',
+    );
+  });
+});
+
 describe('loadRouterConfig', () => {
   let dir: string;
   beforeAll(async () => {

@@ -10,9 +10,14 @@ import type { RunJournal, RunProgress, Scenario } from '../../scenarios/index.ts
 import { displayPath } from '../shared/files.ts';
 import { CliError, EXIT, err, formatMs, intOption, issuesOf, out, paint, table } from '../shared/output.ts';
 import type { FromWorker, ToWorker } from './run-worker.ts';
-import { checkFiles } from './validate.ts';
+import {
+  ALLOW_OUTSIDE_PROJECT_OPTION,
+  checkFiles,
+  MAX_YAML_BYTES_OPTION,
+  type ReadLimits,
+} from './validate.ts';
 
-interface RunOptions {
+interface RunOptions extends ReadLimits {
   out: string;
   router?: string;
   seed?: number;
@@ -426,6 +431,8 @@ export function registerRun(program: Command): void {
       2,
     )
     .option('--json', 'print results as JSON on stdout (progress stays on stderr)')
+    .option(...MAX_YAML_BYTES_OPTION)
+    .option(...ALLOW_OUTSIDE_PROJECT_OPTION)
     .option(
       '--against <url>',
       'grade an external OpenAI-compatible gateway (e.g. http://127.0.0.1:4000/v1): the load goes to it, its upstreams go to the chaos proxy',
@@ -456,7 +463,11 @@ export function registerRun(program: Command): void {
     .action(async (paths: string[], options: RunOptions) => {
       // Live runs send the keys the configs name: an unset one is bad input, found before anything runs.
       const keyEnv = options.live ? process.env : undefined;
-      const checked = await checkFiles(paths, keyEnv);
+      const checked = await checkFiles(paths, {
+        env: keyEnv,
+        maxBytes: options.maxYamlBytes,
+        allowOutsideProject: options.allowOutsideProject,
+      });
       const issues = checked.flatMap((c) => c.issues);
       const explicitRouters = checked.filter((c) => c.file.kind === 'router' && c.file.explicit);
       if (issues.length > 0)
@@ -475,7 +486,7 @@ export function registerRun(program: Command): void {
         const routerFile = resolve(options.router);
         let router: RouterConfig;
         try {
-          router = await loadRouterConfig(options.router, { env: keyEnv });
+          router = await loadRouterConfig(options.router, { env: keyEnv, maxBytes: options.maxYamlBytes });
         } catch (error) {
           throw new CliError(
             `invalid router config ${options.router}`,

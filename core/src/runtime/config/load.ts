@@ -11,21 +11,50 @@ import {
 } from './locate.ts';
 import { type DeploymentConfig, type RouterConfig, routerConfigSchema } from './schema.ts';
 
+/** Largest config or scenario file read by default: far above any real one, far below a parser's trouble. */
+export const DEFAULT_MAX_YAML_BYTES = 1024 * 1024;
+
+export interface YamlLimits {
+  /** Files larger than this are refused before parsing (default DEFAULT_MAX_YAML_BYTES). */
+  maxBytes?: number;
+}
+
 /**
  * Parses YAML (or JSON, which the YAML parser reads too) into plain data, keeping the document and
  * line counter for locating later errors. A syntax error (reported alone: a broken document has no
- * reliable values to validate) or an unresolvable document is thrown as a `Failure` (a ConfigError
- * or a subclass) with file:line:column locations.
+ * reliable values to validate), a tag the parser does not know (`!include`, `!!js/function`: the
+ * parser would read them as plain strings), a file over the size limit (a 58 MB config took over a
+ * minute and 2.4 GB) or an unresolvable document is thrown as a `Failure` (a ConfigError or a
+ * subclass) with file:line:column locations.
  */
 export function parseYamlDocument(
   text: string,
   file: string,
   Failure: new (issues: readonly ConfigIssue[], options?: { cause?: unknown }) => ConfigError = ConfigError,
+  limits: YamlLimits = {},
 ): { doc: Document; lineCounter: LineCounter; data: unknown } {
+  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_YAML_BYTES;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes) {
+    const n = (value: number) => value.toLocaleString('en-US');
+    const message = `the file has ${n(bytes)} bytes, over the limit of ${n(maxBytes)} (raise it with --max-yaml-bytes)`;
+    throw new Failure([{ file, line: 0, column: 0, field: '', message }]);
+  }
   const lineCounter = new LineCounter();
   // prettyErrors off: messages stay one line; locations come from the line counter instead.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) throw new Failure(yamlErrorIssues(doc, lineCounter, file));
+  const unknownTags = doc.warnings.filter((warning) => warning.code === 'TAG_RESOLVE_FAILED');
+  if (unknownTags.length > 0) {
+    throw new Failure(
+      unknownTags.map((warning) => {
+        const { line, col } = lineCounter.linePos(warning.pos[0]);
+        const tag = text.slice(warning.pos[0], warning.pos[1]).trim();
+        const message = `unknown YAML tag ${tag} (only the standard tags are read)`;
+        return { file, line, column: col, field: '', message };
+      }),
+    );
+  }
   try {
     return { doc, lineCounter, data: doc.toJS() };
   } catch (error) {
@@ -43,8 +72,9 @@ function parseLocated<S extends z.ZodType>(
   text: string,
   file: string,
   schema: S,
+  limits: YamlLimits = {},
 ): { value: z.output<S>; locate: Locate } {
-  const { doc, lineCounter, data } = parseYamlDocument(text, file);
+  const { doc, lineCounter, data } = parseYamlDocument(text, file, ConfigError, limits);
   const result = schema.safeParse(data);
   if (result.success) {
     const locate: Locate = (path) => {
@@ -63,11 +93,16 @@ function parseLocated<S extends z.ZodType>(
  * Parses YAML or JSON and validates it against `schema`. Every problem is collected into one
  * ConfigError with file:line:column locations.
  */
-export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: string, schema: S): z.output<S> {
-  return parseLocated(text, file, schema).value;
+export function parseYamlWithSchema<S extends z.ZodType>(
+  text: string,
+  file: string,
+  schema: S,
+  limits: YamlLimits = {},
+): z.output<S> {
+  return parseLocated(text, file, schema, limits).value;
 }
 
-export interface RouterConfigOptions {
+export interface RouterConfigOptions extends YamlLimits {
   /**
    * The environment the config's keys will be read from. Given when the config is about to call
    * real providers: every `apiKey: { env: NAME }` must then be set in it, or the load fails with a
@@ -82,7 +117,7 @@ export function parseRouterConfig(
   file: string,
   options: RouterConfigOptions = {},
 ): RouterConfig {
-  const { value, locate } = parseLocated(text, file, routerConfigSchema);
+  const { value, locate } = parseLocated(text, file, routerConfigSchema, options);
   if (options.env) {
     const issues = unsetKeyIssues(value, options.env, file, locate);
     if (issues.length > 0) throw new ConfigError(issues);
