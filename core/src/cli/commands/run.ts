@@ -8,7 +8,18 @@ import { loadRouterConfig } from '../../runtime/config/load.ts';
 import type { RouterConfig } from '../../runtime/config/schema.ts';
 import type { RunJournal, RunProgress, Scenario } from '../../scenarios/index.ts';
 import { displayPath } from '../shared/files.ts';
-import { CliError, EXIT, err, formatMs, intOption, issuesOf, out, paint, table } from '../shared/output.ts';
+import {
+  CliError,
+  EXIT,
+  err,
+  formatMs,
+  intOption,
+  issuesOf,
+  out,
+  paint,
+  plain,
+  table,
+} from '../shared/output.ts';
 import type { FromWorker, ToWorker } from './run-worker.ts';
 import {
   ALLOW_OUTSIDE_PROJECT_OPTION,
@@ -77,7 +88,13 @@ class ProgressView {
     if (this.#multi) {
       this.#bars.set(
         id,
-        this.#multi.create(plan.total, 0, { name: scenario.name, unit: plan.unit, finished: 0, failed: 0 }),
+        // cli-progress writes to the terminal itself: the name is made plain here.
+        this.#multi.create(plan.total, 0, {
+          name: plain(scenario.name),
+          unit: plan.unit,
+          finished: 0,
+          failed: 0,
+        }),
       );
     } else {
       err(`… ${scenario.name} (${displayPath(scenario.file)})`);
@@ -95,7 +112,7 @@ class ProgressView {
   finish(id: number, result: ScenarioResult): void {
     const bar = this.#bars.get(id);
     if (bar) {
-      bar.update(bar.getTotal(), { name: `${result.name} ${verdictLabel(result, process.stderr)}` });
+      bar.update(bar.getTotal(), { name: `${plain(result.name)} ${verdictLabel(result, process.stderr)}` });
       return;
     }
     err(
