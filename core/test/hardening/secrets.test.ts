@@ -1,9 +1,12 @@
 /**
  * Secrets canary: plant fake keys in the router's env and in process.env, drive every output
- * Switchyard has (console, decision traces, OpenTelemetry spans, thrown errors, a scenario journal
- * and its reports, a recorded cassette, the CLI's output and files) and assert that no key — nor its
- * last 8 characters — shows up anywhere. Not vacuous: each part also proves the keys reached the
- * provider side (the authorization / x-api-key headers the simulated providers received).
+ * Switchyard has (console, decision traces, OpenTelemetry spans, thrown errors and their whole cause
+ * chain, a scenario journal and its reports, recorded cassettes — compressed upstream bodies too —,
+ * config errors, the CLI's output and files) and assert that no key — nor its last 8 characters —
+ * shows up anywhere, and that no key goes where it was not configured: not to a deployment that
+ * names none (the SDKs' own environment fallback), not from a literal in a config's headers or URL.
+ * Not vacuous: each part also proves the keys reached the provider side (the authorization /
+ * x-api-key headers the simulated providers or a loopback listener received).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
