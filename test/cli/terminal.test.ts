@@ -7,7 +7,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { terminalSafe } from '../../core/src/cli/shared/output.ts';
 import { makeJournal } from '../../core/test/reports/fixture.ts';
 import { ROOT, runCli } from './helpers.ts';
 
@@ -27,14 +26,6 @@ afterAll(async () => {
 });
 
 describe('control characters never reach the terminal', () => {
-  it('terminalSafe keeps the colours paint() adds and nothing else', () => {
-    const red = (text: string) => `\u001b[31m${text}\u001b[39m`;
-    expect(terminalSafe(`${red('FAIL')} ${HOSTILE}\tok\n`)).toBe(
-      `${red('FAIL')} evil]0;pwned[2J[1A31m]8;;https://attacker.example\\link\tok\n`,
-    );
-    expect(terminalSafe('a\u{F0000}b\u001b[5m')).toBe('ab[5m');
-  });
-
   it('report: a journal whose names carry escape sequences', async () => {
     const journal = makeJournal({ name: HOSTILE });
     journal.hypotheses[0]!.description = HOSTILE;

@@ -239,6 +239,35 @@ async function thirdPartyListener(options: { gzip?: boolean } = {}) {
   return { url, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
+/** A router with one OpenAI deployment `openai` at `origin`, its key from process.env[keyEnv]. */
+function openaiRouter(origin: string, keyEnv: string): Router {
+  return new Router({
+    config: {
+      deployments: [
+        {
+          id: 'openai',
+          provider: 'openai',
+          model: 'gpt-4.1',
+          baseURL: `${origin}/v1`,
+          apiKey: { env: keyEnv },
+        },
+      ],
+    },
+  });
+}
+
+/** One non-streamed and one streamed call to each model; the errors they ended with. */
+async function completeAndStream(router: Router, models: readonly string[]): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  for (const model of models) {
+    await router.complete(ask(model, 1)).catch((error: unknown) => errors.push(error));
+    for await (const event of router.stream(ask(model, 2))) {
+      if (event.type === 'error') errors.push(event.error);
+    }
+  }
+  return errors;
+}
+
 describe('secrets canary: the SDKs never fall back to the environment', () => {
   it('a deployment with no key sends a placeholder to its host, never OPENAI_API_KEY / ANTHROPIC_API_KEY', async () => {
     const listener = await thirdPartyListener();
@@ -260,12 +289,7 @@ describe('secrets canary: the SDKs never fall back to the environment', () => {
           policies: { retry: { maxAttempts: 1 } },
         },
       });
-      for (const model of ['openai', 'compatible', 'anthropic']) {
-        await router.complete(ask(model, 1)).catch((error: unknown) => errors.push(error));
-        for await (const event of router.stream(ask(model, 2))) {
-          if (event.type === 'error') errors.push(event.error);
-        }
-      }
+      errors.push(...(await completeAndStream(router, ['openai', 'compatible', 'anthropic'])));
     } finally {
       await listener.close();
     }
@@ -313,19 +337,7 @@ describe('secrets canary: the SDKs never fall back to the environment', () => {
     const listener = await thirdPartyListener();
     let error: unknown;
     try {
-      const router = new Router({
-        config: {
-          deployments: [
-            {
-              id: 'openai',
-              provider: 'openai',
-              model: 'gpt-4.1',
-              baseURL: `${listener.url}/v1`,
-              apiKey: { env: 'SWITCHYARD_CANARY_UNSET_KEY' },
-            },
-          ],
-        },
-      });
+      const router = openaiRouter(listener.url, 'SWITCHYARD_CANARY_UNSET_KEY');
       await router.complete(ask('openai', 1));
     } catch (caught) {
       error = caught;
@@ -386,19 +398,7 @@ describe('secrets canary: compressed cassettes', () => {
     try {
       const recording = await record({ outFile, secrets: [OPENAI_CANARY] });
       try {
-        const router = new Router({
-          config: {
-            deployments: [
-              {
-                id: 'openai',
-                provider: 'openai',
-                model: 'gpt-4.1',
-                baseURL: `${listener.url}/v1`,
-                apiKey: { env: 'OPENAI_API_KEY' },
-              },
-            ],
-          },
-        });
+        const router = openaiRouter(listener.url, 'OPENAI_API_KEY');
         answer = (await router.complete(ask('openai', 1))).text;
       } finally {
         await recording.stop({ minInteractions: 1 });
@@ -454,12 +454,7 @@ describe('secrets canary: errors', () => {
         },
         env: { CANARY_KEY: OPENAI_CANARY },
       });
-      for (const model of ['openai', 'anthropic', 'ollama']) {
-        await router.complete(ask(model, 1)).catch((error: unknown) => errors.push(error));
-        for await (const event of router.stream(ask(model, 2))) {
-          if (event.type === 'error') errors.push(event.error);
-        }
-      }
+      errors.push(...(await completeAndStream(router, ['openai', 'anthropic', 'ollama'])));
     } finally {
       await listener.close();
     }

@@ -61,7 +61,12 @@ const headersSchema = z.record(z.string(), z.string()).superRefine((headers, ctx
 });
 
 const baseUrlSchema = z.url().superRefine((value, ctx) => {
-  const url = new URL(value);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return; // z.url() has already said so
+  }
   const keyParam = [...url.searchParams.keys()].some((name) => CREDENTIAL_PARAMS.has(name.toLowerCase()));
   if (url.username || url.password || keyParam) {
     ctx.addIssue({

@@ -8,7 +8,11 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { type AddressInfo, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN_HEADER } from '../../../src/faults/delivery/admin-guard.ts';
-import { type ChaosProxy, startChaosProxy } from '../../../src/faults/delivery/proxy-server.ts';
+import {
+  type ChaosProxy,
+  type ChaosProxyOptions,
+  startChaosProxy,
+} from '../../../src/faults/delivery/proxy-server.ts';
 import { ZERO_LATENCY } from '../../../src/faults/simulator/index.ts';
 import { KEY } from '../chaos/helpers.ts';
 
@@ -36,17 +40,16 @@ function send(
   });
 }
 
+const simulated = (options: Partial<ChaosProxyOptions> = {}) =>
+  startChaosProxy({ seed: 1, mode: 'simulate', simulator: { latency: { '*': ZERO_LATENCY } }, ...options });
+
 const chatBody = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] });
 const chatHeaders = { 'content-type': 'application/json', authorization: `Bearer ${KEY}` };
 
 describe('the admin API', () => {
   let proxy: ChaosProxy;
   beforeAll(async () => {
-    proxy = await startChaosProxy({
-      seed: 1,
-      mode: 'simulate',
-      simulator: { latency: { '*': ZERO_LATENCY } },
-    });
+    proxy = await simulated();
   });
   afterAll(() => proxy.close());
   const bearer = () => ({ authorization: `Bearer ${proxy.adminToken}` });
@@ -144,12 +147,7 @@ describe('the admin API', () => {
 describe('statuses for bad requests', () => {
   let proxy: ChaosProxy;
   beforeAll(async () => {
-    proxy = await startChaosProxy({
-      seed: 1,
-      mode: 'simulate',
-      simulator: { latency: { '*': ZERO_LATENCY } },
-      headersTimeoutMs: 300,
-    });
+    proxy = await simulated({ headersTimeoutMs: 300 });
   });
   afterAll(() => proxy.close());
 
