@@ -110,15 +110,15 @@ describe('switchyard serve', () => {
 
   // 192.0.2.1 (TEST-NET-1) is on no interface: the bind fails, so nothing is exposed by the test.
   it('warns before binding beyond loopback', async () => {
-    const result = await runCli(['serve', '--host', '192.0.2.1', '--port', '0'], { timeoutMs: 10_000 });
+    const result = await runCli(['serve', '--host', '192.0.2.1', '--port', '0'], { timeoutMs: 30_000 });
     expect(result.stderr).toMatch(/warning: .*192\.0\.2\.1 is not a loopback address/);
     expect(result.code).toBe(2);
-  });
+  }, 60_000);
 
   it('refuses to forward beyond loopback without --allow-remote', async () => {
     for (const host of ['0.0.0.0', '192.0.2.1', '::']) {
       const result = await runCli(['serve', '--host', host, '--port', '0', '--forward'], {
-        timeoutMs: 10_000,
+        timeoutMs: 30_000,
       });
       expect(result.code).toBe(2);
       expect(result.stderr).toContain('--allow-remote');
@@ -135,7 +135,7 @@ describe('switchyard serve', () => {
     ]);
     expect(allowed.stderr).toMatch(/warning: .*192\.0\.2\.1/);
     expect(allowed.stderr).toMatch(/cannot listen on 192\.0\.2\.1/);
-  }, 60_000);
+  }, 150_000);
 
   it('rejects a broken --config with file:line:column and exits 2', async () => {
     const file = join(tmpdir(), `switchyard-serve-${process.pid}.yaml`);
