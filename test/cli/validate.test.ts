@@ -1,5 +1,8 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './helpers.ts';
+import { ROOT, runCli } from './helpers.ts';
 
 /** Each broken file, where its problem is, and the field the message must name. */
 const BROKEN: Array<{ file: string; line: number; column: number; field?: string; says: RegExp }> = [
@@ -67,6 +70,33 @@ describe('switchyard validate', () => {
     expect(result.code).toBe(0);
     const scenarioLines = result.stdout.split('\n').filter((l) => l.includes('scenario "'));
     expect(scenarioLines.length).toBeGreaterThanOrEqual(15);
+  });
+
+  it('refuses a file over --max-yaml-bytes, and one naming files outside the project unless allowed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-limits-'));
+    try {
+      const small = await readFile(join(ROOT, 'test/cli/fixtures/small.yaml'), 'utf8');
+      const big = join(dir, 'big.yaml');
+      await writeFile(big, `${small}\n# ${'x'.repeat(2_000)}\n`);
+      const refused = await runCli(['validate', big, '--max-yaml-bytes', '1000']);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(
+        /big\.yaml: the file has [\d,]+ bytes, over the limit of 1,000 \(raise it with --max-yaml-bytes\)/,
+      );
+      // The scenario sits outside the project (the repo): its own folder is fine, /etc is not.
+      const outside = join(dir, 'outside.yaml');
+      await writeFile(
+        outside,
+        small.replace(/router:[\s\S]*?\nload:/, 'router: { path: /etc/hostname }\nload:'),
+      );
+      const escaped = await runCli(['validate', outside]);
+      expect(escaped.code).toBe(2);
+      expect(escaped.stderr).toMatch(/router\.path: \/etc\/hostname is outside the project folder/);
+      const allowed = await runCli(['validate', outside, '--allow-outside-project']);
+      expect(allowed.stderr).not.toMatch(/outside the project folder/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 2 for a path that does not exist', async () => {

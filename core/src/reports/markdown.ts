@@ -31,9 +31,16 @@ export function mdText(value: unknown): string {
     .replace(/([\\`*_[\]|~])/g, '\\$1');
 }
 
-/** Inline code that cannot be closed early: the fence is longer than any backtick run inside. */
+/**
+ * Inline code that cannot be closed early: the fence is longer than any backtick run inside. A
+ * value with a pipe or a backslash is written as an HTML <code> element with escaped text instead:
+ * in a table a backtick span must write its pipes as `\|`, and a backslash already there before a
+ * pipe (`a\|b`) then made `\\|`, which ends the cell and the span, and what followed rendered as
+ * HTML. Outside a code span every character has an escape.
+ */
 function mdCode(value: string): string {
-  const text = value.replace(/\r\n?|\n/g, ' ').replace(/\|/g, '\\|');
+  const text = value.replace(/\r\n?|\n/g, ' ');
+  if (/[|\\]/.test(text)) return `<code>${mdText(text)}</code>`;
   const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longest + 1);
   const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';

@@ -1,3 +1,5 @@
+import { redactSecrets, scrubCause } from './scrub.ts';
+
 /**
  * One error type for every failure, with a kind that drives retry and fallback decisions.
  * Provider adapters map SDK/transport failures into it; nothing above them inspects SDK errors.
@@ -61,7 +63,10 @@ export interface SwitchyardErrorOptions {
   requestId?: string;
   retryable?: boolean;
   fallbackable?: boolean;
+  /** Kept as a scrubbed copy (scrubCause): never the SDK error itself, whose headers and body can hold the key. */
   cause?: unknown;
+  /** Values to redact from the message and the cause (the deployment's API key). */
+  secrets?: readonly (string | undefined)[];
 }
 
 export class SwitchyardError extends Error {
@@ -78,7 +83,10 @@ export class SwitchyardError extends Error {
   readonly requestId: string | undefined;
 
   constructor(kind: ErrorKind, options: SwitchyardErrorOptions) {
-    super(options.message, options.cause === undefined ? undefined : { cause: options.cause });
+    const cause = isSwitchyardError(options.cause)
+      ? options.cause
+      : scrubCause(options.cause, options.secrets);
+    super(redactSecrets(options.message, options.secrets), cause === undefined ? undefined : { cause });
     this.name = 'SwitchyardError';
     this.kind = kind;
     this.retryable = options.retryable ?? ERROR_KIND_DEFAULTS[kind].retryable;

@@ -1,7 +1,8 @@
 import type { Tracer } from '@opentelemetry/api';
 import { cacheKey, ResponseCache } from './cache/index.ts';
 import { type Clock, RealClock } from './clock.ts';
-import { resolveApiKey } from './config/load.ts';
+import { ConfigError } from './config/errors.ts';
+import { resolveApiKey, unsetKeyIssues } from './config/load.ts';
 import {
   type DeploymentConfig,
   type PoliciesConfig,
@@ -162,10 +163,25 @@ export class Router {
     this.cache = new ResponseCache(this.store, this.clock, { ttlMs: this.config.cache.ttlMs });
     const retryBudget = this.config.policies.retry.budget;
     this.#retryBudget = retryBudget ? new RetryBudget(this.clock, retryBudget) : undefined;
+    const env = options.env ?? process.env;
+    // A key variable the config names but that is unset must not become "no key": the SDKs would
+    // then send the user's default key (OPENAI_API_KEY…) to this deployment's host.
+    const unset = unsetKeyIssues(
+      // (a custom adapter brings its own credentials)
+      {
+        deployments: this.config.deployments.map((d) =>
+          options.adapters?.[d.id] ? { ...d, apiKey: undefined } : d,
+        ),
+      },
+      env,
+      '<router config>',
+      () => ({ line: 0, column: 0 }),
+    );
+    if (unset.length > 0) throw new ConfigError(unset);
     for (const deployment of this.config.deployments) {
       this.#deployments.set(deployment.id, deployment);
       const custom = options.adapters?.[deployment.id];
-      const apiKey = resolveApiKey(deployment, { env: options.env ?? process.env, secrets: options.secrets });
+      const apiKey = resolveApiKey(deployment, { env, secrets: options.secrets });
       this.#adapters.set(
         deployment.id,
         custom ?? createAdapter(deployment, { apiKey, ...(options.fetch ? { fetch: options.fetch } : {}) }),

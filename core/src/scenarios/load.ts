@@ -1,9 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, extname, resolve } from 'node:path';
+import { dirname, extname, isAbsolute, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue, formatConfigIssue } from '../runtime/config/errors.ts';
-import { parseRouterConfig, parseYamlDocument } from '../runtime/config/load.ts';
+import {
+  parseRouterConfig,
+  parseYamlDocument,
+  unsetKeyIssues,
+  type YamlLimits,
+} from '../runtime/config/load.ts';
 import {
   formatFieldPath,
   locateYamlPath,
@@ -23,7 +28,7 @@ export class ScenarioError extends ConfigError {
     super(issues, options);
     const file = issues[0]?.file ?? 'scenario';
     const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-    this.message = `Invalid scenario ${file} (${count}):\n${issues.map((i) => `  ${formatConfigIssue(i)}`).join('\n')}`;
+    this.message = `Invalid scenario ${file} (${count}):\n${this.issues.map((i) => `  ${formatConfigIssue(i)}`).join('\n')}`;
     this.name = 'ScenarioError';
   }
 }
@@ -37,8 +42,8 @@ export interface ParsedScenarioSpec {
 }
 
 /** Parses and validates the scenario text, without touching other files. */
-export function parseScenarioSpec(text: string, file: string): ParsedScenarioSpec {
-  const { doc, lineCounter, data } = parseYamlDocument(text, file, ScenarioError);
+export function parseScenarioSpec(text: string, file: string, limits: YamlLimits = {}): ParsedScenarioSpec {
+  const { doc, lineCounter, data } = parseYamlDocument(text, file, ScenarioError, limits);
   if (data === null || data === undefined)
     throw new ScenarioError([{ file, line: 1, column: 1, field: '', message: 'the document is empty' }]);
   const result = scenarioSchema.safeParse(data);
@@ -76,9 +81,22 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
-export interface ParseScenarioOptions {
+export interface ParseScenarioOptions extends YamlLimits {
+  /**
+   * The project folder (default the current folder): files the scenario names must lie inside it,
+   * or inside the scenario's own folder, so a scenario from elsewhere cannot make a run read (and
+   * send as prompts) any file on the machine.
+   */
+  root?: string;
+  /** Lets named files lie anywhere (`--allow-outside-project`). */
+  allowOutsideProject?: boolean;
   /** Reads files named by the scenario (router.path, prompt files); default fs.readFile. */
   readFile?: (path: string) => Promise<string>;
+  /**
+   * The environment live runs take keys from: every key variable the router config names must be
+   * set in it, else a located error (see RouterConfigOptions.env). Not given for simulated runs.
+   */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -91,16 +109,32 @@ export async function parseScenario(
   options: ParseScenarioOptions = {},
 ): Promise<Scenario> {
   const read = options.readFile ?? ((path: string) => readFile(path, 'utf8'));
-  const { spec, hypothesisLines, locate } = parseScenarioSpec(text, file);
-  const baseDir = dirname(file);
+  const { spec, hypothesisLines, locate } = parseScenarioSpec(text, file, options);
+  const baseDir = resolve(dirname(file));
   const fileIssue = (path: YamlPath, message: string, cause?: unknown): never => {
     throw new ScenarioError([{ file, ...locate(path), field: formatFieldPath(path), message }], { cause });
+  };
+  const root = resolve(options.root ?? process.cwd());
+  const inside = (dir: string, path: string) => {
+    const rel = relative(dir, path);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  };
+  /** A file the scenario names: resolved next to it, and kept inside the project unless allowed. */
+  const named = (field: YamlPath, given: string): string => {
+    const path = resolve(baseDir, given);
+    if (!options.allowOutsideProject && !inside(root, path) && !inside(baseDir, path)) {
+      fileIssue(
+        field,
+        `${path} is outside the project folder ${root} (and the scenario's folder): pass --allow-outside-project to read it`,
+      );
+    }
+    return path;
   };
 
   let router: RouterConfig;
   let routerFile: string | undefined;
   if ('path' in spec.router && typeof spec.router.path === 'string') {
-    routerFile = resolve(baseDir, spec.router.path);
+    routerFile = named(['router', 'path'], spec.router.path);
     let routerText: string;
     try {
       routerText = await read(routerFile);
@@ -109,7 +143,7 @@ export async function parseScenario(
       return fileIssue(['router', 'path'], `cannot read router config ${routerFile}: ${why}`, error);
     }
     try {
-      router = parseRouterConfig(routerText, routerFile);
+      router = parseRouterConfig(routerText, routerFile, { env: options.env, maxBytes: options.maxBytes });
     } catch (error) {
       if (error instanceof ConfigError) throw new ScenarioError(error.issues, { cause: error });
       throw error;
@@ -117,6 +151,10 @@ export async function parseScenario(
   } else {
     // Already validated (with defaults) by the scenario schema's union branch.
     router = routerConfigSchema.parse(spec.router);
+    if (options.env) {
+      const issues = unsetKeyIssues(router, options.env, file, locate, ['router']);
+      if (issues.length > 0) throw new ScenarioError(issues);
+    }
   }
 
   const routeNames = new Set(router.routes.map((r) => r.name));
@@ -129,7 +167,7 @@ export async function parseScenario(
   const promptFiles: Record<number, string[]> = {};
   for (const [index, source] of (spec.load.prompts ?? []).entries()) {
     if (!('file' in source)) continue;
-    const path = resolve(baseDir, source.file);
+    const path = named(['load', 'prompts', index, 'file'], source.file);
     let content: string;
     try {
       content = await read(path);

@@ -286,9 +286,88 @@ describe('parseRouterConfig: broken configs', () => {
     expect(error.name).toBe('ConfigError');
   });
 
+  it.each([
+    ['Authorization', 'Bearer sk-live-abc123def456'],
+    ['x-api-key', 'sk-ant-live-abc123def456'],
+    ['api-key', 'live0abc123def456'],
+    ['X-Custom', 'sk-live-abc123def456'],
+  ])('rejects a literal credential in headers (%s) at its line, without echoing it', (name, value) => {
+    const { error, issues } = issuesOf(edit(6, '    headers:', `      ${name}: ${value}`));
+    expect(issues).toEqual([
+      expect.objectContaining({
+        line: 7,
+        column: name.length + 9,
+        field: `deployments[0].headers${/^[\w$]+$/.test(name) ? `.${name}` : `["${name}"]`}`,
+        message: expect.stringMatching(/never written in the config in clear/),
+      }),
+    ]);
+    expect(error.message).not.toContain(value);
+  });
+
+  it('rejects a baseURL with user:password or a key in its query, without echoing it', () => {
+    for (const url of [
+      'https://bob:hunter2hunter2@llm.example.com/v1',
+      'https://llm.example.com/v1?api_key=hunter2hunter2',
+    ]) {
+      const { error, issues } = issuesOf(edit(16, `    baseURL: ${url}`));
+      expect(issues).toEqual([
+        expect.objectContaining({
+          line: 16,
+          column: 14,
+          field: 'deployments[2].baseURL',
+          message: expect.stringMatching(/never written in the config in clear/),
+        }),
+      ]);
+      expect(error.message).not.toContain('hunter2');
+    }
+    // An ordinary header and URL are fine.
+    expect(() => parseRouterConfig(edit(6, '    headers: { x-tenant: acme }'), 'r.yaml')).not.toThrow();
+  });
+
   it('never echoes a plain-string key in the error', () => {
     const { error } = issuesOf(edit(6, '    apiKey: sk-live-abc123'));
     expect(error.message).not.toContain('sk-live-abc123');
+  });
+});
+
+describe('parseRouterConfig: huge or hostile YAML', () => {
+  it('refuses a file over the size limit at once, and a larger limit lets it through', () => {
+    const big = `${good}# ${'x'.repeat(1_100_000)}\n`;
+    const started = performance.now();
+    const { issues } = issuesOf(big);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(issues).toEqual([
+      expect.objectContaining({
+        line: 0,
+        message: expect.stringMatching(/1,1\d\d,\d\d\d bytes.*limit of 1,048,576.*--max-yaml-bytes/),
+      }),
+    ]);
+    expect(parseRouterConfig(big, 'router.yaml', { maxBytes: 2_000_000 }).deployments).toHaveLength(3);
+  });
+
+  it('cuts a long value it echoes', () => {
+    const id = `openai-${'m'.repeat(500_000)}`;
+    const { error, issues } = issuesOf(edit(19, `    deployments: [${id}, claude-haiku]`));
+    expect(issues[0]!.message).toMatch(/^unknown deployment "openai-mmm/);
+    expect(issues[0]!.message.length).toBeLessThan(400);
+    expect(error.message.length).toBeLessThan(1_000);
+  });
+
+  it('rejects tags it does not know, at their line', () => {
+    for (const tag of ['!!js/function', '!include', '!env']) {
+      const { issues } = issuesOf(edit(5, `    model: ${tag} gpt-4o-mini`));
+      expect(issues).toEqual([
+        expect.objectContaining({
+          line: 5,
+          column: 12,
+          message: expect.stringContaining(`unknown YAML tag ${tag}`),
+        }),
+      ]);
+    }
+    // The standard ones are fine.
+    expect(parseRouterConfig(edit(5, '    model: !!str gpt-4o-mini'), 'r.yaml').deployments[0]!.model).toBe(
+      'gpt-4o-mini',
+    );
   });
 });
 
@@ -310,6 +389,30 @@ describe('loadRouterConfig', () => {
     const error = await loadRouterConfig(broken).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).issues[0]).toMatchObject({ file: broken, line: 12, column: 13 });
+  });
+
+  it('with the environment the keys come from, an unset key variable is an error at its line', async () => {
+    const path = join(dir, 'keys.yaml');
+    await writeFile(path, good);
+    const error = await loadRouterConfig(path, { env: { OPENAI_API_KEY: 'k', ANTHROPIC_API_KEY: '' } }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues).toEqual([
+      {
+        file: path,
+        line: 11,
+        column: 12,
+        field: 'deployments[1].apiKey.env',
+        message:
+          'environment variable ANTHROPIC_API_KEY is not set (deployment "claude-haiku" takes its key from it)',
+      },
+    ]);
+    // Both set: fine; no environment given (validate, simulated runs): not checked.
+    await expect(
+      loadRouterConfig(path, { env: { OPENAI_API_KEY: 'k', ANTHROPIC_API_KEY: 'a' } }),
+    ).resolves.toBeDefined();
+    await expect(loadRouterConfig(path)).resolves.toBeDefined();
   });
 
   it('turns an unreadable file into a ConfigError', async () => {

@@ -1,15 +1,21 @@
 /**
  * Secrets canary: plant fake keys in the router's env and in process.env, drive every output
- * Switchyard has (console, decision traces, OpenTelemetry spans, thrown errors, a scenario journal
- * and its reports, a recorded cassette, the CLI's output and files) and assert that no key — nor its
- * last 8 characters — shows up anywhere. Not vacuous: each part also proves the keys reached the
- * provider side (the authorization / x-api-key headers the simulated providers received).
+ * Switchyard has (console, decision traces, OpenTelemetry spans, thrown errors and their whole cause
+ * chain, a scenario journal and its reports, recorded cassettes — compressed upstream bodies too —,
+ * config errors, the CLI's output and files) and assert that no key — nor its last 8 characters —
+ * shows up anywhere, and that no key goes where it was not configured: not to a deployment that
+ * names none (the SDKs' own environment fallback), not from a literal in a config's headers or URL.
+ * Not vacuous: each part also proves the keys reached the provider side (the authorization /
+ * x-api-key headers the simulated providers or a loopback listener received).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { brotliDecompressSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -27,8 +33,11 @@ import {
 } from '../../src/faults/index.ts';
 import { writeReports } from '../../src/reports/index.ts';
 import { RealClock, VirtualClock } from '../../src/runtime/clock.ts';
+import { ConfigError } from '../../src/runtime/config/errors.ts';
+import { loadRouterConfig } from '../../src/runtime/config/load.ts';
 import type { RouterConfigInput } from '../../src/runtime/config/schema.ts';
 import { isSwitchyardError } from '../../src/runtime/errors.ts';
+import { createAdapter } from '../../src/runtime/providers/index.ts';
 import { Router } from '../../src/runtime/router.ts';
 import type { DecisionTrace } from '../../src/runtime/trace/trace.ts';
 import type { ChatRequest } from '../../src/runtime/types.ts';
@@ -188,6 +197,282 @@ const ask = (model: string, n: number): ChatRequest => ({
   messages: [{ role: 'user', content: `Secrets canary request ${n}.` }],
 });
 
+/**
+ * A third-party host on loopback: records every request's headers and answers 401 the way OpenAI
+ * does (echoing the key it saw, masked), so a leaked key would also come back in an error.
+ */
+async function thirdPartyListener(options: { gzip?: boolean } = {}) {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers);
+    req.resume();
+    const key = String(req.headers.authorization ?? req.headers['x-api-key'] ?? '').replace(/^Bearer /, '');
+    if (options.gzip) {
+      // A compressing upstream whose answer echoes the key (as a debugging proxy might).
+      const body = {
+        id: 'chatcmpl-1',
+        object: 'chat.completion',
+        created: 1,
+        model: 'gpt-4.1',
+        choices: [
+          { index: 0, message: { role: 'assistant', content: `you sent ${key}` }, finish_reason: 'stop' },
+        ],
+        usage: { prompt_tokens: 1, completion_tokens: 3, total_tokens: 4 },
+      };
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(gzipSync(JSON.stringify(body)));
+      return;
+    }
+    res.writeHead(401, { 'content-type': 'application/json', 'x-echo-key': key });
+    res.end(
+      JSON.stringify({
+        error: {
+          type: 'invalid_request_error',
+          code: 'invalid_api_key',
+          message: `Incorrect API key provided: ${key}`,
+        },
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** A router with one OpenAI deployment `openai` at `origin`, its key from process.env[keyEnv]. */
+function openaiRouter(origin: string, keyEnv: string): Router {
+  return new Router({
+    config: {
+      deployments: [
+        {
+          id: 'openai',
+          provider: 'openai',
+          model: 'gpt-4.1',
+          baseURL: `${origin}/v1`,
+          apiKey: { env: keyEnv },
+        },
+      ],
+    },
+  });
+}
+
+/** One non-streamed and one streamed call to each model; the errors they ended with. */
+async function completeAndStream(router: Router, models: readonly string[]): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  for (const model of models) {
+    await router.complete(ask(model, 1)).catch((error: unknown) => errors.push(error));
+    for await (const event of router.stream(ask(model, 2))) {
+      if (event.type === 'error') errors.push(event.error);
+    }
+  }
+  return errors;
+}
+
+describe('secrets canary: the SDKs never fall back to the environment', () => {
+  it('a deployment with no key sends a placeholder to its host, never OPENAI_API_KEY / ANTHROPIC_API_KEY', async () => {
+    const listener = await thirdPartyListener();
+    const errors: unknown[] = [];
+    try {
+      // The user's default keys are in process.env (beforeAll); these deployments name none.
+      const router = new Router({
+        config: {
+          deployments: [
+            { id: 'openai', provider: 'openai', model: 'gpt-4.1', baseURL: `${listener.url}/v1` },
+            {
+              id: 'compatible',
+              provider: 'openai-compatible',
+              model: 'local',
+              baseURL: `${listener.url}/v1`,
+            },
+            { id: 'anthropic', provider: 'anthropic', model: 'claude-sonnet-4-6', baseURL: listener.url },
+          ],
+          policies: { retry: { maxAttempts: 1 } },
+        },
+      });
+      errors.push(...(await completeAndStream(router, ['openai', 'compatible', 'anthropic'])));
+    } finally {
+      await listener.close();
+    }
+    // Not vacuous: six calls reached the third party, each failed on its 401.
+    expect(listener.seen).toHaveLength(6);
+    expect(errors.filter((e) => isSwitchyardError(e) && e.kind === 'auth')).toHaveLength(6);
+    expectClean('headers sent to the third party', JSON.stringify(listener.seen));
+    for (const headers of listener.seen) {
+      const credential = String(headers.authorization ?? headers['x-api-key']);
+      expect(credential).toMatch(/switchyard-no-key-configured/);
+    }
+  });
+
+  it('OPENAI_BASE_URL and ANTHROPIC_BASE_URL in the environment do not move a deployment', () => {
+    const saved = { openai: process.env.OPENAI_BASE_URL, anthropic: process.env.ANTHROPIC_BASE_URL };
+    process.env.OPENAI_BASE_URL = 'http://127.0.0.1:9/v1';
+    process.env.ANTHROPIC_BASE_URL = 'http://127.0.0.1:9';
+    try {
+      const openai = createAdapter(
+        { id: 'o', provider: 'openai', model: 'gpt-4.1', weight: 1, tags: [] },
+        {},
+      );
+      const anthropic = createAdapter(
+        { id: 'a', provider: 'anthropic', model: 'claude-sonnet-4-6', weight: 1, tags: [] },
+        {},
+      );
+      expect((openai as unknown as { client: { baseURL: string } }).client.baseURL).toBe(
+        'https://api.openai.com/v1',
+      );
+      expect((anthropic as unknown as { client: { baseURL: string } }).client.baseURL).toBe(
+        'https://api.anthropic.com',
+      );
+    } finally {
+      for (const [name, value] of [
+        ['OPENAI_BASE_URL', saved.openai],
+        ['ANTHROPIC_BASE_URL', saved.anthropic],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
+  it('a named key variable that is unset is a config error naming it, and nothing is sent', async () => {
+    const listener = await thirdPartyListener();
+    let error: unknown;
+    try {
+      const router = openaiRouter(listener.url, 'SWITCHYARD_CANARY_UNSET_KEY');
+      await router.complete(ask('openai', 1));
+    } catch (caught) {
+      error = caught;
+    } finally {
+      await listener.close();
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(String((error as Error).message)).toContain('SWITCHYARD_CANARY_UNSET_KEY');
+    expect(listener.seen).toHaveLength(0);
+  });
+});
+
+describe('secrets canary: keys written in a config', () => {
+  it('a literal key in headers or in a baseURL is refused, and the refusal never shows it', async () => {
+    const file = join(dir, 'literal-keys.yaml');
+    await writeFile(
+      file,
+      [
+        'deployments:',
+        '  - id: openai',
+        '    provider: openai',
+        '    model: gpt-4.1',
+        '    headers:',
+        `      Authorization: Bearer ${OPENAI_CANARY}`,
+        '  - id: gateway',
+        '    provider: openai-compatible',
+        '    model: local',
+        `    baseURL: https://user:${ANTHROPIC_CANARY}@gateway.example/v1`,
+        '  - id: azure',
+        '    provider: openai-compatible',
+        '    model: gpt-4.1',
+        '    headers:',
+        `      api-key: ${OPENAI_CANARY.slice(3)}`,
+        '',
+      ].join('\n'),
+    );
+    const error = await loadRouterConfig(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map((i) => `${i.line} ${i.field}`)).toEqual([
+      '6 deployments[0].headers.Authorization',
+      '10 deployments[1].baseURL',
+      '15 deployments[2].headers["api-key"]',
+    ]);
+    expectClean('config error', inspect(error, { depth: Number.POSITIVE_INFINITY }));
+    // What a user sees: `switchyard validate` on the file.
+    const result = await runCli(['validate', file], { ...process.env, NO_COLOR: '1' });
+    expect(result.code).toBe(2);
+    expect(result.output).toContain(`${file}:6:22 deployments[0].headers.Authorization`);
+    expectClean('validate output', result.output);
+  }, 30_000);
+});
+
+describe('secrets canary: compressed cassettes', () => {
+  it('a gzip answer echoing the key is decoded before redaction: no key, even inflated', async () => {
+    const listener = await thirdPartyListener({ gzip: true });
+    const outFile = join(dir, 'gzip-cassette.json');
+    let answer = '';
+    try {
+      const recording = await record({ outFile, secrets: [OPENAI_CANARY] });
+      try {
+        const router = openaiRouter(listener.url, 'OPENAI_API_KEY');
+        answer = (await router.complete(ask('openai', 1))).text;
+      } finally {
+        await recording.stop({ minInteractions: 1 });
+      }
+    } finally {
+      await listener.close();
+    }
+    // Not vacuous: the key went out and came back inside the compressed body.
+    expect(answer).toContain(OPENAI_CANARY);
+    const text = await readFile(outFile, 'utf8');
+    expectClean('cassette', text);
+    for (const hex of text.match(/"[0-9a-f]{16,}"/g) ?? []) {
+      const bytes = Buffer.from(hex.slice(1, -1), 'hex');
+      for (const decode of [gunzipSync, inflateSync, brotliDecompressSync]) {
+        let inflated = '';
+        try {
+          inflated = decode(bytes).toString('utf8');
+        } catch {
+          // not this encoding
+        }
+        expectClean('inflated cassette body', inflated);
+      }
+    }
+  });
+});
+
+describe('secrets canary: errors', () => {
+  it("an error's cause chain carries neither the key nor the response headers that echo it", async () => {
+    const listener = await thirdPartyListener();
+    const errors: unknown[] = [];
+    try {
+      const key = { env: 'CANARY_KEY' };
+      const router = new Router({
+        config: {
+          deployments: [
+            {
+              id: 'openai',
+              provider: 'openai',
+              model: 'gpt-4.1',
+              baseURL: `${listener.url}/v1`,
+              apiKey: key,
+            },
+            {
+              id: 'anthropic',
+              provider: 'anthropic',
+              model: 'claude-sonnet-4-6',
+              baseURL: listener.url,
+              apiKey: key,
+            },
+            { id: 'ollama', provider: 'ollama', model: 'llama3.2', baseURL: listener.url, apiKey: key },
+          ],
+          policies: { retry: { maxAttempts: 1 } },
+        },
+        env: { CANARY_KEY: OPENAI_CANARY },
+      });
+      errors.push(...(await completeAndStream(router, ['openai', 'anthropic', 'ollama'])));
+    } finally {
+      await listener.close();
+    }
+    // Not vacuous: the key reached the listener, which echoed it in a header and in the 401 body.
+    expect(listener.seen).toHaveLength(6);
+    expect(JSON.stringify(listener.seen)).toContain(OPENAI_CANARY);
+    expect(errors).toHaveLength(6);
+    for (const error of errors) {
+      expect(isSwitchyardError(error) && error.kind).toBe('auth');
+      const inspected = inspect(error, { depth: Number.POSITIVE_INFINITY, showHidden: true });
+      expectClean('inspected error', inspected);
+      // The cause is still there to debug with: the SDK error's name and its (scrubbed) message.
+      expect((error as Error).cause, inspected).toBeInstanceOf(Error);
+      expect(inspected).not.toMatch(/x-echo-key|authorization/i);
+    }
+  });
+});
+
 describe('secrets canary', () => {
   it('router: console, traces, spans and errors (incl. 401s echoing a masked key) never carry a key', async () => {
     const clock = new VirtualClock();
@@ -257,7 +542,10 @@ describe('secrets canary', () => {
       expectClean('error toJSON', JSON.stringify(error.toJSON()));
       expectClean('error stack', String(error.stack));
       // Everything reachable from the error (cause chain, SDK error, response headers…).
-      expectClean('inspected error', inspect(error, { depth: 10, showHidden: true }));
+      const inspected = inspect(error, { depth: Number.POSITIVE_INFINITY, showHidden: true });
+      expectClean('inspected error', inspected);
+      // OpenAI's 401 echoes the key masked (sk-tes***…61f0): not in the cause chain either.
+      expect(inspected).not.toMatch(/sk-[A-Za-z0-9*_-]{4,}/);
     }
     expectClean('decision traces', JSON.stringify(traces));
     expectClean(

@@ -169,7 +169,7 @@ describe('openai adapter: request body', () => {
     expect(vllm.provider).toBe('openai-compatible');
     expect(result.model).toBe('qwen');
     expect(bodies).toHaveLength(1);
-    expect(headers[0]?.get('authorization')).toBe('Bearer no-key-required');
+    expect(headers[0]?.get('authorization')).toBe('Bearer switchyard-no-key-configured');
   });
 });
 

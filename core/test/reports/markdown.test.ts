@@ -1,3 +1,4 @@
+import { Marked } from 'marked';
 import { describe, expect, it } from 'vitest';
 import { mdText, renderMarkdown, renderMarkdownSummary } from '../../src/reports/markdown.ts';
 import { attemptPath, recoveries, summarize } from '../../src/reports/stats.ts';
@@ -48,6 +49,58 @@ describe('Markdown summary', () => {
     const row = md.split('\n').find((l) => l.includes('a \\| b'))!;
     expect(cells(row)).toHaveLength(5);
     expect(mdText('*x* [y](z) `c`')).toBe('\\*x\\* \\[y\\](z) \\`c\\`');
+  });
+
+  it('hostile names in code spans survive a real Markdown renderer: one cell each, no raw HTML', () => {
+    // Rule ids, targets and file names are printed as code; a `\|` or a backtick used to end the
+    // cell or the span early, and what followed was rendered as HTML.
+    const hostile = [
+      'a\\|<img src=x onerror=alert(1)>',
+      'b`|<script>alert(2)</script>',
+      'c\\`x`|``<b>bold</b>',
+      '``',
+      '\\',
+      'd | e \\\\| f',
+    ];
+    const journal = makeJournal();
+    journal.faultWindows = hostile.map((name, i) => ({
+      ruleId: name,
+      fault: 'server_error',
+      target: `${name}-target`,
+      fromMs: i * 1_000,
+      toMs: i * 1_000 + 500,
+    }));
+    journal.scenario.file = hostile[1]!;
+    const failed = journal.hypotheses.find((h) => !h.passed)!;
+    failed.id = hostile[0]!;
+    const markdown = renderMarkdown(journal);
+    const html = new Marked({ gfm: true }).parse(markdown, { async: false });
+    expect(html).not.toMatch(/<(img|script|b)[\s>]/);
+    // The faults table: one row per rule, five cells each, the rule id shown exactly as written.
+    const table = html.slice(html.indexOf('<th>Rule</th>'));
+    const rows = table
+      .slice(0, table.indexOf('</table>'))
+      .split('<tr>')
+      .slice(1)
+      .map((row) => [...row.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => m[1]!));
+    expect(rows).toHaveLength(hostile.length);
+    const text = (cell: string) =>
+      cell
+        .replace(/<\/?code>/g, '')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&amp;/g, '&')
+        .trim();
+    rows.forEach((cells, i) => {
+      expect(cells).toHaveLength(5);
+      expect(text(cells[0]!)).toBe(hostile[i]);
+      expect(text(cells[2]!)).toBe(`${hostile[i]}-target`);
+    });
+    for (const summary of [renderMarkdownSummary([journal], [hostile[2]!])]) {
+      expect(new Marked({ gfm: true }).parse(summary, { async: false })).not.toMatch(/<(img|script|b)[\s>]/);
+    }
   });
 
   it('says an interrupted run evaluated nothing', () => {

@@ -235,6 +235,80 @@ describe('loadScenario', () => {
     expect(scenario.hypothesisLines).toEqual(lines);
   });
 
+  it('for a live run, an unset key variable is an error at its line, in the router file or inline', async () => {
+    const env = { OPENAI_API_KEY: 'k' };
+    const fromFile = await loadScenario(fixture('openai-outage.yaml'), { env }).catch((e: unknown) => e);
+    expect(fromFile).toBeInstanceOf(ScenarioError);
+    expect((fromFile as ScenarioError).issues).toEqual([
+      expect.objectContaining({
+        file: fixture('router.yaml'),
+        line: 9,
+        field: 'deployments[1].apiKey.env',
+        message: expect.stringContaining('ANTHROPIC_API_KEY is not set'),
+      }),
+    ]);
+    const inline = [
+      'name: inline',
+      'description: keys named inline',
+      'router:',
+      '  deployments:',
+      '    - { id: a, provider: anthropic, model: claude-haiku-4-5, apiKey: { env: ANTHROPIC_API_KEY } }',
+      'load: { requests: 1, rate: 1 }',
+      'hypotheses: [{ type: success_rate, atLeast: 0.5 }]',
+    ].join('\n');
+    const error = await parseScenario(inline, '/s/inline.yaml', { env }).catch((e: unknown) => e);
+    expect((error as ScenarioError).issues).toEqual([
+      expect.objectContaining({ file: '/s/inline.yaml', line: 5, field: 'router.deployments[0].apiKey.env' }),
+    ]);
+    // Simulated runs (no env given) do not need the keys.
+    await expect(parseScenario(inline, '/s/inline.yaml')).resolves.toBeDefined();
+  });
+
+  it('files it names resolve next to it, and one outside the project folder needs allowOutsideProject', async () => {
+    const files: Record<string, string> = {
+      '/work/project/scenarios/router.yaml': 'deployments: [{ id: a, provider: ollama, model: llama3.2 }]\n',
+      '/etc/router.yaml': 'deployments: [{ id: a, provider: ollama, model: llama3.2 }]\n',
+      '/home/me/.ssh/id_rsa.txt': 'secret line\n',
+    };
+    const readFile = async (path: string) => {
+      if (path in files) return files[path]!;
+      throw new Error(`ENOENT ${path}`);
+    };
+    const scenario = (router: string, prompts?: string) =>
+      [
+        'name: refs',
+        'description: files named by a scenario',
+        `router: { path: ${router} }`,
+        `load: { requests: 1, rate: 1${prompts ? `, prompts: [{ file: ${prompts} }]` : ''} }`,
+        'hypotheses: [{ type: success_rate, atLeast: 0.5 }]',
+      ].join('\n');
+    const file = '/work/project/scenarios/s.yaml';
+    const root = '/work/project';
+    const ok = await parseScenario(scenario('router.yaml'), file, { readFile, root });
+    expect(ok.routerFile).toBe('/work/project/scenarios/router.yaml');
+    for (const [text, field, line] of [
+      [scenario('../../../etc/router.yaml'), 'router.path', 3],
+      [scenario('/etc/router.yaml'), 'router.path', 3],
+      [scenario('router.yaml', '/home/me/.ssh/id_rsa.txt'), 'load.prompts[0].file', 4],
+    ] as const) {
+      const error = await parseScenario(text, file, { readFile, root }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ScenarioError);
+      expect((error as ScenarioError).issues).toEqual([
+        expect.objectContaining({
+          file,
+          line,
+          field,
+          message: expect.stringMatching(
+            /outside the project folder \/work\/project.*--allow-outside-project/,
+          ),
+        }),
+      ]);
+      await expect(
+        parseScenario(text, file, { readFile, root, allowOutsideProject: true }),
+      ).resolves.toBeDefined();
+    }
+  });
+
   it('an unreadable scenario file is a ScenarioError', async () => {
     const error = await loadScenario(join(tmpdir(), 'no-such-scenario.yaml')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ScenarioError);

@@ -74,7 +74,7 @@ async function buildRouter(options: CompareOptions): Promise<{ router: Router; m
   if (options.config) {
     let config: RouterConfig;
     try {
-      config = await loadRouterConfig(options.config);
+      config = await loadRouterConfig(options.config, { env: process.env });
     } catch (error) {
       if (error instanceof ConfigError)
         throw new CliError(`invalid router config`, EXIT.badInput, error.issues);

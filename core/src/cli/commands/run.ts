@@ -8,11 +8,27 @@ import { loadRouterConfig } from '../../runtime/config/load.ts';
 import type { RouterConfig } from '../../runtime/config/schema.ts';
 import type { RunJournal, RunProgress, Scenario } from '../../scenarios/index.ts';
 import { displayPath } from '../shared/files.ts';
-import { CliError, EXIT, err, formatMs, intOption, issuesOf, out, paint, table } from '../shared/output.ts';
+import {
+  CliError,
+  EXIT,
+  err,
+  formatMs,
+  intOption,
+  issuesOf,
+  out,
+  paint,
+  plain,
+  table,
+} from '../shared/output.ts';
 import type { FromWorker, ToWorker } from './run-worker.ts';
-import { checkFiles } from './validate.ts';
+import {
+  ALLOW_OUTSIDE_PROJECT_OPTION,
+  checkFiles,
+  MAX_YAML_BYTES_OPTION,
+  type ReadLimits,
+} from './validate.ts';
 
-interface RunOptions {
+interface RunOptions extends ReadLimits {
   out: string;
   router?: string;
   seed?: number;
@@ -72,7 +88,13 @@ class ProgressView {
     if (this.#multi) {
       this.#bars.set(
         id,
-        this.#multi.create(plan.total, 0, { name: scenario.name, unit: plan.unit, finished: 0, failed: 0 }),
+        // cli-progress writes to the terminal itself: the name is made plain here.
+        this.#multi.create(plan.total, 0, {
+          name: plain(scenario.name),
+          unit: plan.unit,
+          finished: 0,
+          failed: 0,
+        }),
       );
     } else {
       err(`… ${scenario.name} (${displayPath(scenario.file)})`);
@@ -90,7 +112,7 @@ class ProgressView {
   finish(id: number, result: ScenarioResult): void {
     const bar = this.#bars.get(id);
     if (bar) {
-      bar.update(bar.getTotal(), { name: `${result.name} ${verdictLabel(result, process.stderr)}` });
+      bar.update(bar.getTotal(), { name: `${plain(result.name)} ${verdictLabel(result, process.stderr)}` });
       return;
     }
     err(
@@ -426,6 +448,8 @@ export function registerRun(program: Command): void {
       2,
     )
     .option('--json', 'print results as JSON on stdout (progress stays on stderr)')
+    .option(...MAX_YAML_BYTES_OPTION)
+    .option(...ALLOW_OUTSIDE_PROJECT_OPTION)
     .option(
       '--against <url>',
       'grade an external OpenAI-compatible gateway (e.g. http://127.0.0.1:4000/v1): the load goes to it, its upstreams go to the chaos proxy',
@@ -454,7 +478,13 @@ export function registerRun(program: Command): void {
         'A gateway that cannot be reached or sends nothing to the proxy exits 2.',
     )
     .action(async (paths: string[], options: RunOptions) => {
-      const checked = await checkFiles(paths);
+      // Live runs send the keys the configs name: an unset one is bad input, found before anything runs.
+      const keyEnv = options.live ? process.env : undefined;
+      const checked = await checkFiles(paths, {
+        env: keyEnv,
+        maxBytes: options.maxYamlBytes,
+        allowOutsideProject: options.allowOutsideProject,
+      });
       const issues = checked.flatMap((c) => c.issues);
       const explicitRouters = checked.filter((c) => c.file.kind === 'router' && c.file.explicit);
       if (issues.length > 0)
@@ -473,7 +503,7 @@ export function registerRun(program: Command): void {
         const routerFile = resolve(options.router);
         let router: RouterConfig;
         try {
-          router = await loadRouterConfig(options.router);
+          router = await loadRouterConfig(options.router, { env: keyEnv, maxBytes: options.maxYamlBytes });
         } catch (error) {
           throw new CliError(
             `invalid router config ${options.router}`,

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { ADMIN_TOKEN_ENV, ADMIN_TOKEN_HEADER, isLoopback } from '../../faults/delivery/admin-guard.ts';
+import { ADMIN_PREFIX } from '../../faults/delivery/proxy-server.ts';
 import type { ChaosProxy } from '../../faults/index.ts';
 import { ConfigError } from '../../runtime/config/errors.ts';
 import { parseYamlWithSchema } from '../../runtime/config/load.ts';
@@ -44,6 +46,33 @@ interface ServeOptions {
   config?: string;
   seed?: number;
   forward?: boolean;
+  allowRemote?: boolean;
+  allowModelManagement?: boolean;
+  adminToken?: string;
+  adminHost?: string[];
+}
+
+/**
+ * Binding beyond loopback: forwarding there would hand the user's keys' reach (and a local Ollama)
+ * to the network, so it needs --allow-remote; simulating there only earns a warning.
+ */
+function checkBinding(options: ServeOptions): void {
+  const name = options.host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (isLoopback(name)) return;
+  if (options.forward && !options.allowRemote) {
+    throw new CliError(
+      `--forward on ${options.host} would let anyone who reaches this port call the real providers through it: bind to 127.0.0.1, or add --allow-remote if that is what you want`,
+    );
+  }
+  err(
+    paint(
+      'yellow',
+      `warning: ${options.host} is not a loopback address: other machines can reach this proxy` +
+        (options.forward ? ' and the real providers through it' : '') +
+        ' (the admin API still needs its token)',
+      process.stderr,
+    ),
+  );
 }
 
 async function readServeConfig(file: string): Promise<ServeConfig> {
@@ -77,9 +106,21 @@ export function registerServe(program: Command): void {
     .option('--config <file>', 'YAML/JSON with fault rules: { seed?, faults: [ …as in a scenario… ] }')
     .option('--seed <n>', 'seed for the simulator and the fault plan', intOption('--seed'))
     .option('--forward', 'forward to the real providers instead of simulating (your keys pass through)')
+    .option('--allow-remote', 'with --forward: allow a --host beyond loopback')
+    .option(
+      '--allow-model-management',
+      "with --forward: pass on the providers' model-management endpoints (Ollama /api/pull, /api/delete, …)",
+    )
+    .option(
+      '--admin-token <token>',
+      `token the admin API requires (default $${ADMIN_TOKEN_ENV}, else a new one, printed on stderr)`,
+    )
+    .option('--admin-host <names...>', 'host names the admin API accepts besides loopback')
     .addHelpText(
       'after',
-      '\nAdmin API: GET/PUT /__switchyard/rules ({ faults: [...] }, as in --config), GET /__switchyard/counters, POST /__switchyard/reset.',
+      '\nAdmin API: GET/PUT /__switchyard/rules ({ faults: [...] }, as in --config), GET /__switchyard/counters,\n' +
+        `POST /__switchyard/reset, each with Authorization: Bearer <admin token> (or ${ADMIN_TOKEN_HEADER}),\n` +
+        'a loopback Host and no cross-site Origin.',
     )
     .action(async (options: ServeOptions) => {
       const [{ startChaosProxy }, { toFaultRule }] = await Promise.all([
@@ -88,6 +129,8 @@ export function registerServe(program: Command): void {
       ]);
       const config: ServeConfig = options.config ? await readServeConfig(options.config) : { faults: [] };
       const seed = options.seed ?? config.seed ?? 1;
+      checkBinding(options);
+      const givenToken = options.adminToken ?? (process.env[ADMIN_TOKEN_ENV] || undefined);
       let proxy: ChaosProxy;
       try {
         proxy = await startChaosProxy({
@@ -100,6 +143,9 @@ export function registerServe(program: Command): void {
             ? { cors: options.cors === true ? true : options.cors.split(',').map((o) => o.trim()) }
             : {}),
           ...(options.forward ? { upstreams: { ...FORWARD_UPSTREAMS } } : {}),
+          ...(options.allowModelManagement ? { forwardModelManagement: true } : {}),
+          ...(givenToken ? { adminToken: givenToken } : {}),
+          ...(options.adminHost ? { adminHosts: options.adminHost } : {}),
         });
       } catch (error) {
         throw new CliError(`cannot listen on ${options.host}:${options.port}: ${(error as Error).message}`);
@@ -111,6 +157,9 @@ export function registerServe(program: Command): void {
       out(
         `  ${options.forward ? 'forwarding to the real providers' : 'simulated providers (any non-empty key)'}, ${config.faults.length} fault rule(s), seed ${seed}`,
       );
+      // Printed once, on stderr, and only when made here: a token the user gave, they already have.
+      if (!givenToken)
+        err(`admin token: ${proxy.adminToken}  (Authorization: Bearer <token> on ${ADMIN_PREFIX}*)`);
       err(paint('dim', 'Ctrl-C to stop', process.stderr));
       await new Promise<void>((resolveStop) => {
         const stop = (signal: NodeJS.Signals) => {

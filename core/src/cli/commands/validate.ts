@@ -1,9 +1,24 @@
 import type { Command } from 'commander';
 import type { ConfigIssue } from '../../runtime/config/errors.ts';
-import { loadRouterConfig } from '../../runtime/config/load.ts';
+import { DEFAULT_MAX_YAML_BYTES, loadRouterConfig } from '../../runtime/config/load.ts';
 import type { Scenario } from '../../scenarios/index.ts';
 import { collectFiles, displayPath, type FoundFile } from '../shared/files.ts';
-import { CliError, EXIT, err, issuesOf, out, paint, printIssues } from '../shared/output.ts';
+import { CliError, EXIT, err, intOption, issuesOf, out, paint, printIssues } from '../shared/output.ts';
+
+/** The file-reading flags `run` and `validate` share. */
+export interface ReadLimits {
+  maxYamlBytes?: number;
+  allowOutsideProject?: boolean;
+}
+export const MAX_YAML_BYTES_OPTION = [
+  '--max-yaml-bytes <n>',
+  `largest scenario or router config read (default ${DEFAULT_MAX_YAML_BYTES})`,
+  intOption('--max-yaml-bytes', 1),
+] as const;
+export const ALLOW_OUTSIDE_PROJECT_OPTION = [
+  '--allow-outside-project',
+  'let scenarios name files (router.path, prompt files) outside the current folder and their own',
+] as const;
 
 export interface Checked {
   file: FoundFile;
@@ -13,9 +28,18 @@ export interface Checked {
   issues: ConfigIssue[];
 }
 
+/** How files are read: limits (`--max-yaml-bytes`, `--allow-outside-project`) and, for live runs, the keys' environment. */
+export interface CheckOptions {
+  /** The environment live runs read keys from: an unset key variable is then an issue. */
+  env?: Readonly<Record<string, string | undefined>>;
+  maxBytes?: number;
+  allowOutsideProject?: boolean;
+}
+
 /** Loads every scenario (and its router config) and every router config among `paths`. */
-export async function checkFiles(paths: readonly string[]): Promise<Checked[]> {
-  const files = await collectFiles(paths);
+export async function checkFiles(paths: readonly string[], options: CheckOptions = {}): Promise<Checked[]> {
+  const { env, maxBytes, allowOutsideProject } = options;
+  const files = await collectFiles(paths, process.cwd(), maxBytes);
   // Loaded on use: the scenarios entry pulls in the runner and the SDKs, which --help does not need.
   const { loadScenario } = await import('../../scenarios/index.ts');
   const checked: Checked[] = [];
@@ -23,10 +47,15 @@ export async function checkFiles(paths: readonly string[]): Promise<Checked[]> {
     const name = displayPath(file.path);
     try {
       if (file.kind === 'router') {
-        await loadRouterConfig(name);
+        await loadRouterConfig(name, { env, maxBytes });
         checked.push({ file, name, issues: [] });
       } else {
-        checked.push({ file, name, scenario: await loadScenario(name), issues: [] });
+        checked.push({
+          file,
+          name,
+          scenario: await loadScenario(name, { env, maxBytes, allowOutsideProject }),
+          issues: [],
+        });
       }
     } catch (error) {
       checked.push({ file, name, issues: issuesOf(error, name) });
@@ -43,9 +72,14 @@ export function registerValidate(program: Command): void {
     )
     .argument('[paths...]', 'scenario files or folders (searched recursively)', ['scenarios'])
     .option('--json', 'print the result as JSON on stdout')
+    .option(...MAX_YAML_BYTES_OPTION)
+    .option(...ALLOW_OUTSIDE_PROJECT_OPTION)
     .addHelpText('after', '\nExit codes: 0 all valid, 2 any problem.')
-    .action(async (paths: string[], options: { json?: boolean }) => {
-      const checked = await checkFiles(paths);
+    .action(async (paths: string[], options: { json?: boolean } & ReadLimits) => {
+      const checked = await checkFiles(paths, {
+        maxBytes: options.maxYamlBytes,
+        allowOutsideProject: options.allowOutsideProject,
+      });
       const issues = checked.flatMap((c) => c.issues);
       if (options.json) {
         out(

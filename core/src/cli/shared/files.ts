@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_MAX_YAML_BYTES } from '../../runtime/config/load.ts';
 import { CliError } from './output.ts';
 
 const YAML_EXTENSIONS = new Set(['.yaml', '.yml']);
@@ -18,9 +19,15 @@ export interface FoundFile {
  * folder holds both (the shared router.default.yaml, the weakened configs), and only scenarios run.
  * An unreadable or broken file counts as a scenario so that its errors get reported, not skipped.
  */
-export async function kindOf(path: string): Promise<'scenario' | 'router'> {
+export async function kindOf(
+  path: string,
+  maxBytes = DEFAULT_MAX_YAML_BYTES,
+): Promise<'scenario' | 'router'> {
   try {
-    const data: unknown = parseYaml(await readFile(path, 'utf8'));
+    const text = await readFile(path, 'utf8');
+    // Too big to parse here: the loader refuses it with its size.
+    if (Buffer.byteLength(text, 'utf8') > maxBytes) return 'scenario';
+    const data: unknown = parseYaml(text);
     if (data && typeof data === 'object' && !Array.isArray(data)) {
       const keys = Object.keys(data);
       if (keys.includes('deployments') && !keys.includes('load')) return 'router';
@@ -47,7 +54,11 @@ async function walk(dir: string): Promise<string[]> {
  * Expands the paths given on the command line (files or folders, searched recursively for .yaml/.yml)
  * into scenario and router-config files, relative paths resolved against cwd. A missing path is bad input.
  */
-export async function collectFiles(paths: readonly string[], cwd = process.cwd()): Promise<FoundFile[]> {
+export async function collectFiles(
+  paths: readonly string[],
+  cwd = process.cwd(),
+  maxBytes = DEFAULT_MAX_YAML_BYTES,
+): Promise<FoundFile[]> {
   const found: FoundFile[] = [];
   const seen = new Set<string>();
   for (const given of paths) {
@@ -62,7 +73,7 @@ export async function collectFiles(paths: readonly string[], cwd = process.cwd()
     for (const file of files) {
       if (seen.has(file)) continue;
       seen.add(file);
-      found.push({ path: file, explicit: !info.isDirectory(), kind: await kindOf(file) });
+      found.push({ path: file, explicit: !info.isDirectory(), kind: await kindOf(file, maxBytes) });
     }
   }
   return found;

@@ -18,19 +18,51 @@ export class CliError extends Error {
 
 type Style = Parameters<typeof styleText>[0];
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+/** The colour codes paint() writes (bold, dim, red, green, yellow and their resets), and only those. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching our own SGR codes is the point.
+const OWN_COLOUR = /\u001b\[(?:1|2|22|31|32|33|39)m/g;
+const KEPT = '\u{F0000}';
+
+/**
+ * Text from files (scenario and journal names, descriptions, messages) with every control character
+ * taken out but newline and tab: an escape sequence in a name could retitle the terminal, clear it,
+ * move the cursor over earlier lines (hiding a failure) or plant a link.
+ */
+export function plain(text: string): string {
+  return text.replace(CONTROL, '');
+}
+
+/**
+ * What reaches the terminal: plain text, except the colour codes paint() added. Applied by out()
+ * and err(), so every command's output is covered, whatever it interpolates.
+ */
+export function terminalSafe(text: string): string {
+  if (!text.includes('\u001b')) return plain(text);
+  // Our colour codes are set aside behind a placeholder, the rest made plain, then they go back.
+  const colours: string[] = [];
+  const held = text.replaceAll(KEPT, '').replace(OWN_COLOUR, (code) => {
+    colours.push(code);
+    return KEPT;
+  });
+  let i = 0;
+  return plain(held).replaceAll(KEPT, () => colours[i++] ?? '');
+}
+
 /**
  * Colour for stdout or stderr: styleText checks that stream (TTY, NO_COLOR, FORCE_COLOR), so piped
- * output and CI logs stay plain.
+ * output and CI logs stay plain. The text itself is made plain first.
  */
 export function paint(style: Style, text: string, stream: NodeJS.WriteStream = process.stdout): string {
-  return styleText(style, text, { stream });
+  return styleText(style, plain(text), { stream });
 }
 
 export const out = (line = ''): void => {
-  process.stdout.write(`${line}\n`);
+  process.stdout.write(`${terminalSafe(line)}\n`);
 };
 export const err = (line = ''): void => {
-  process.stderr.write(`${line}\n`);
+  process.stderr.write(`${terminalSafe(line)}\n`);
 };
 
 /** Prints issues as `file:line:column field: message`, one per line, on stderr. */

@@ -1061,7 +1061,8 @@ export function resolveParams(id: FaultId, given: Record<string, unknown> = {}):
   const definition = FAULTS[id];
   const out: FaultParams = {};
   for (const name of Object.keys(given)) {
-    if (!(name in definition.params)) throw new Error(`fault ${id}: unknown parameter '${name}'`);
+    // hasOwn, not `in`: 'toString' or 'constructor' are in every object, through its prototype.
+    if (!Object.hasOwn(definition.params, name)) throw new Error(`fault ${id}: unknown parameter '${name}'`);
   }
   for (const [name, spec] of Object.entries(definition.params)) {
     const value = given[name] ?? spec.default;

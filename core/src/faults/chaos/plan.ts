@@ -91,16 +91,43 @@ interface RuleState {
   injected: number;
 }
 
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`);
+/** Longest glob a rule may hold: keeps globMatch linear in the value's length. */
+export const MAX_GLOB_LENGTH = 256;
+
+/** Whether `value` matches `segment` (`?` = any one character) at `at`. */
+function segmentAt(segment: string, value: string, at: number): boolean {
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment[i];
+    if (c !== '?' && c !== value[at + i]) return false;
+  }
+  return true;
 }
 
+/**
+ * Glob match: `*` is any run of characters (slashes included: model names hold them), `?` one
+ * character. Written by hand because the glob libraries (picomatch, micromatch, zeptomatch,
+ * wildcard-match) compile to backtracking regexes, and a regex of many `.*` tried against a long
+ * model name backtracks exponentially (12 stars froze the proxy for 45 s). Here the glob is split at
+ * its stars: the first piece must start the value, the last must end it, and each piece between is
+ * taken at its leftmost place after the previous one, which is always a right choice, so nothing is
+ * ever retried. Time O(value length × glob length), linear for a glob of bounded length.
+ */
 export function globMatch(glob: string, value: string): boolean {
-  return globToRegExp(glob).test(value);
+  const pieces = glob.split('*');
+  const first = pieces[0]!;
+  if (pieces.length === 1) return glob.length === value.length && segmentAt(glob, value, 0);
+  const last = pieces.at(-1)!;
+  if (first.length + last.length > value.length) return false;
+  if (!segmentAt(first, value, 0) || !segmentAt(last, value, value.length - last.length)) return false;
+  let at = first.length;
+  const end = value.length - last.length;
+  for (let p = 1; p < pieces.length - 1; p++) {
+    const piece = pieces[p]!;
+    while (at + piece.length <= end && !segmentAt(piece, value, at)) at++;
+    if (at + piece.length > end) return false;
+    at += piece.length;
+  }
+  return true;
 }
 
 const asArray = <T>(value: T | T[] | undefined): T[] | undefined =>
@@ -165,16 +192,36 @@ function fires(state: RuleState, n: number, draw: number, elapsedMs: number): bo
   return draw < rate;
 }
 
+/** Distinct keys a counter keeps; requests with further keys are counted under OTHER_KEY. */
+export const MAX_COUNTER_KEYS = 256;
+/** Keys (they hold request model names) are cut to this many characters. */
+export const MAX_COUNTER_KEY_LENGTH = 200;
+export const OTHER_KEY = 'other';
+
+/**
+ * Counters are keyed by what requests carry (model names), so they are bounded: every distinct name
+ * used to add a permanent key (60 requests with 3 MB names made a 180 MB /counters).
+ */
+function counterKey(record: object, key: string): string {
+  const short = key.length > MAX_COUNTER_KEY_LENGTH ? `${key.slice(0, MAX_COUNTER_KEY_LENGTH - 1)}…` : key;
+  if (Object.hasOwn(record, short)) return short;
+  return Object.keys(record).length >= MAX_COUNTER_KEYS ? OTHER_KEY : short;
+}
+
 const bump = (record: Record<string, number>, key: string) => {
-  record[key] = (record[key] ?? 0) + 1;
+  const at = counterKey(record, key);
+  record[at] = (record[at] ?? 0) + 1;
 };
+
+/** A counter record with no prototype: a key like `__proto__` or `constructor` is just a key. */
+const counter = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
 
 function emptyCounters(startedAt: number): ChaosCounters {
   return {
     startedAt,
     elapsedMs: 0,
-    requests: { total: 0, byProvider: {}, byTarget: {} },
-    injected: { total: 0, byFault: {}, byTarget: {}, byRule: {} },
+    requests: { total: 0, byProvider: counter(), byTarget: counter() },
+    injected: { total: 0, byFault: counter(), byTarget: counter(), byRule: counter() },
     passedThrough: 0,
   };
 }
@@ -240,8 +287,9 @@ export function createPlan(options: { clock: Clock; seed: number; rules?: FaultR
       counters.injected.total++;
       bump(counters.injected.byFault, faultId);
       bump(counters.injected.byRule, chosen.id);
-      counters.injected.byTarget[targetKey] ??= {};
-      bump(counters.injected.byTarget[targetKey], faultId);
+      const injectedTarget = counterKey(counters.injected.byTarget, targetKey);
+      counters.injected.byTarget[injectedTarget] ??= counter();
+      bump(counters.injected.byTarget[injectedTarget], faultId);
       return { ruleId: chosen.id, rule: chosen.rule, fault: FAULTS[faultId], params: chosen.params };
     },
     counters() {
@@ -282,6 +330,40 @@ function checkStrings(where: string, value: unknown, allowed?: readonly string[]
   for (const item of list) {
     if (typeof item !== 'string') fail(where, 'must be a string or a list of strings');
     if (allowed && !allowed.includes(item)) fail(where, `must be one of ${allowed.join(', ')}`);
+    checkGlob(where, item);
+  }
+}
+
+function checkGlob(where: string, glob: string): void {
+  if (glob.length > MAX_GLOB_LENGTH) fail(where, `a glob is at most ${MAX_GLOB_LENGTH} characters`);
+}
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** `target.match`: header names to string globs, body paths to plain values. */
+function checkMatch(where: string, match: unknown): void {
+  if (match === undefined) return;
+  if (!isRecord(match)) fail(where, 'must be an object');
+  for (const key of Object.keys(match)) {
+    if (key !== 'body' && key !== 'headers') fail(where, `unknown field '${key}'`);
+  }
+  const { headers, body } = match;
+  if (headers !== undefined) {
+    if (!isRecord(headers)) fail(`${where}.headers`, 'must be an object');
+    for (const [name, glob] of Object.entries(headers)) {
+      if (!HEADER_NAME.test(name)) fail(`${where}.headers`, `invalid header name ${JSON.stringify(name)}`);
+      if (typeof glob !== 'string') fail(`${where}.headers['${name}']`, 'must be a string');
+      checkGlob(`${where}.headers['${name}']`, glob);
+    }
+  }
+  if (body !== undefined) {
+    if (!isRecord(body)) fail(`${where}.body`, 'must be an object');
+    for (const [path, value] of Object.entries(body)) {
+      const plain = value === null || ['string', 'number', 'boolean'].includes(typeof value);
+      if (!plain) fail(`${where}.body['${path}']`, 'must be a string, number, boolean or null');
+      if (typeof value === 'string') checkGlob(`${where}.body['${path}']`, value);
+    }
   }
 }
 
@@ -315,8 +397,7 @@ export function validateRules(input: unknown): FaultRule[] {
       checkStrings(`${where}.target.endpoint`, target.endpoint);
       if (target.stream !== undefined && typeof target.stream !== 'boolean')
         fail(`${where}.target.stream`, 'must be a boolean');
-      if (target.match !== undefined && !isRecord(target.match))
-        fail(`${where}.target.match`, 'must be an object');
+      checkMatch(`${where}.target.match`, target.match);
     }
     const injection = raw.injection;
     if (injection !== undefined) {

@@ -7,7 +7,8 @@
  * their provider only; anything else is refused. The proxy logs nothing, so keys never reach a log.
  *
  * Admin (JSON) under /__switchyard/: GET rules, PUT rules (`{ faults: [...] }`, the format of a serve
- * config and a scenario's faults), GET counters, POST reset.
+ * config and a scenario's faults), GET counters, POST reset; each call needs the admin token, a
+ * loopback (or configured) Host and no cross-site Origin (admin-guard.ts).
  */
 import {
   type ClientRequest,
@@ -33,6 +34,8 @@ import type { FaultRule } from '../chaos/plan.ts';
 import { fromFaultRule, parseFaultList } from '../chaos/rule-format.ts';
 import { describeRequest, type Provider, providerOf } from '../chaos/wire.ts';
 import { createSimulator, type SimulatorOptions } from '../simulator/index.ts';
+import { type AdminGuard, adminRefusal, newAdminToken } from './admin-guard.ts';
+import { isModelManagement } from './model-management.ts';
 
 export interface ChaosProxyOptions {
   /** Default 127.0.0.1: never exposed beyond loopback unless asked. */
@@ -57,12 +60,22 @@ export interface ChaosProxyOptions {
    */
   cors?: boolean | string | string[];
   onInject?: (event: InjectionEvent) => void;
+  /** The token every admin call must present (default: a new random one, see `ChaosProxy.adminToken`). */
+  adminToken?: string;
+  /** Host names admin calls may use besides loopback (e.g. the machine's name when bound beyond it). */
+  adminHosts?: string[];
+  /** forward mode: pass on model-management endpoints (Ollama /api/pull, /api/delete, …); default false. */
+  forwardModelManagement?: boolean;
+  /** Time for a client to send its request headers, answered with 408 after (default node's 60 s). */
+  headersTimeoutMs?: number;
 }
 
 export interface ChaosProxy {
   url: string;
   port: number;
   chaos: Chaos;
+  /** What admin calls must send as `Authorization: Bearer <token>` (or x-switchyard-admin-token). */
+  adminToken: string;
   close(): Promise<void>;
 }
 
@@ -543,7 +556,14 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
   const refusedPort = await refusingPort(host);
   const cors = corsPolicy(options.cors);
 
+  const guard: AdminGuard = {
+    token: options.adminToken ?? newAdminToken(),
+    hosts: [host, ...(options.adminHosts ?? [])],
+  };
+
   async function admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const refusal = adminRefusal(req.headers, guard);
+    if (refusal) throw new HttpProblem(refusal.status, refusal.type, refusal.message);
     const name = path.slice(ADMIN_PREFIX.length);
     // One rule format (chaos/rule-format.ts): what GET answers can be pasted into a serve config.
     if (name === 'rules' && req.method === 'GET') return sendJson(res, 200, ruleList(chaos));
@@ -596,8 +616,16 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
     if (cors?.(req, res)) return;
     if (url.pathname.startsWith(ADMIN_PREFIX)) return admin(req, res, url.pathname);
     const { headers, forward } = requestHeaders(req);
+    const method = req.method ?? 'GET';
     let target: Origin | undefined;
     if (options.mode === 'forward') {
+      if (!options.forwardModelManagement && isModelManagement(method, url.pathname)) {
+        throw new HttpProblem(
+          403,
+          'model_management_not_forwarded',
+          `${method} ${url.pathname} manages the provider's models and is not forwarded (serve --allow-model-management)`,
+        );
+      }
       // By path and headers, as the chaos layer decides: GET /v1/models with anthropic-version is
       // Anthropic's, and must not carry its x-api-key to the OpenAI origin.
       const provider = providerOf(url.pathname, headers);
@@ -607,7 +635,6 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
         throw new HttpProblem(403, 'upstream_not_configured', `forwarding to ${provider} is not configured`);
       }
     }
-    const method = req.method ?? 'GET';
     // Methods fetch refuses (and a proxy must not pass on: TRACE echoes the caller's credentials).
     if (FORBIDDEN_METHODS.has(method))
       throw new HttpProblem(405, 'method_not_allowed', `${method} is not allowed`);
@@ -674,7 +701,15 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
     }
   }
 
-  const server = createServer((req, res) => {
+  const timeouts =
+    options.headersTimeoutMs === undefined
+      ? {}
+      : {
+          headersTimeout: options.headersTimeoutMs,
+          // node enforces it on this tick; the whole request may take longer (streams are long).
+          connectionsCheckingInterval: Math.min(30_000, Math.max(50, options.headersTimeoutMs / 4)),
+        };
+  const server = createServer(timeouts, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent || res.destroyed) {
         res.destroy();
@@ -690,11 +725,16 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
     });
   });
   // Malformed HTTP never reaches the handler: answer 400 and close instead of crashing.
-  server.on('clientError', (_error, socket: Socket) => {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     if (socket.writable) {
-      const body = JSON.stringify({ error: { type: 'bad_request', message: 'malformed HTTP request' } });
+      // Headers that never finished are a timeout (408), not a malformed request.
+      const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const [status, type, message] = timedOut
+        ? ['408 Request Timeout', 'request_timeout', 'the request headers did not arrive in time']
+        : ['400 Bad Request', 'bad_request', 'malformed HTTP request'];
+      const body = JSON.stringify({ error: { type, message } });
       socket.end(
-        `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     } else {
       socket.destroy();
@@ -720,6 +760,7 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
     url: origin,
     port,
     chaos,
+    adminToken: guard.token,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

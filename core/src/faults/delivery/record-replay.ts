@@ -7,8 +7,10 @@
  * nock patches http and fetch as soon as it is imported, so it is loaded lazily here: importing the
  * faults room never changes global networking.
  */
+import { isUtf8 } from 'node:buffer';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type nockModule from 'nock';
 
 type Definition = nockModule.Definition;
@@ -132,13 +134,61 @@ export async function record(options: RecordOptions): Promise<Recording> {
         switchyardCassette: 1,
         recordedAt: new Date().toISOString(),
         redactedHeaders: [...SENSITIVE_HEADERS, ...(options.redactHeaders ?? [])],
-        interactions: redactInteractions(recorded.map(stripTransportHeaders), options),
+        interactions: redactInteractions(recorded.map(decodeResponse).map(stripTransportHeaders), options),
       };
       await mkdir(dirname(options.outFile), { recursive: true });
       await writeFile(options.outFile, `${JSON.stringify(cassette, null, 2)}\n`);
       return cassette;
     },
   };
+}
+
+const DECODERS: Record<string, (bytes: Buffer) => Buffer> = {
+  gzip: gunzipSync,
+  'x-gzip': gunzipSync,
+  deflate: inflateSync,
+  br: brotliDecompressSync,
+};
+
+/** Stands in for a body that could not be decoded, so could not be checked for keys. */
+export const UNDECODABLE_BODY = '[REDACTED: a body in an encoding that could not be decoded]';
+
+/**
+ * nock keeps a content-encoded response as hex chunks of the compressed bytes, where neither the
+ * redaction nor a reviewer can see a key. The body is decoded here (content-codings undone in
+ * reverse order) and stored as its text, or the JSON it holds; replay then serves it without a
+ * content-encoding header (stripTransportHeaders), consistent with what was stored.
+ */
+function decodeResponse(definition: Definition): Definition {
+  const headers = (definition.rawHeaders ?? {}) as Record<string, unknown>;
+  const name = Object.keys(headers).find((key) => key.toLowerCase() === 'content-encoding');
+  const chunks = definition.response;
+  if (name === undefined || !Array.isArray(chunks) || !chunks.every((c) => typeof c === 'string')) {
+    return definition;
+  }
+  const codings = String(headers[name])
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+  let bytes: Buffer = Buffer.from(chunks.join(''), 'hex');
+  try {
+    for (const coding of codings.reverse()) {
+      const decode = DECODERS[coding];
+      if (!decode) throw new Error(`unknown content-encoding ${coding}`);
+      bytes = decode(bytes);
+    }
+  } catch {
+    return { ...definition, response: UNDECODABLE_BODY, responseIsBinary: false };
+  }
+  if (!isUtf8(bytes)) return { ...definition, response: bytes.toString('hex'), responseIsBinary: true };
+  const text = bytes.toString('utf8');
+  let response: unknown = text;
+  try {
+    response = JSON.parse(text);
+  } catch {
+    // not JSON (an SSE stream, plain text): kept as text
+  }
+  return { ...definition, response: response as Definition['response'], responseIsBinary: false };
 }
 
 /** Headers that describe the recorded connection, not the exchange; replaying them would lie. */

@@ -7,7 +7,14 @@ import type { ParamRule } from './models.ts';
 import { lookupModel } from './models.ts';
 import { deriveSeed, Rng } from './random.ts';
 import type { ErrorSpec } from './wire.ts';
-import { anthropicRequestId, encodeSse, errorResponse, JSON_CONTENT_TYPE, SSE_CONTENT_TYPE } from './wire.ts';
+import {
+  anthropicRequestId,
+  encodeSse,
+  errorResponse,
+  JSON_CONTENT_TYPE,
+  modelIdOfPath,
+  SSE_CONTENT_TYPE,
+} from './wire.ts';
 
 type Body = Record<string, unknown>;
 
@@ -82,7 +89,13 @@ function listModels(call: Call, pathname: string): Response {
       }T00:00:00Z`,
     }));
   if (pathname !== '/v1/models') {
-    const wanted = decodeURIComponent(pathname.slice('/v1/models/'.length));
+    const wanted = modelIdOfPath(pathname);
+    if (wanted === undefined) {
+      return fail(call, 400, {
+        type: 'invalid_request_error',
+        message: 'model: not a valid percent-encoded path',
+      });
+    }
     const found = lookupModel(call.models, 'anthropic', wanted);
     const entry = found && data.find((d) => d.id === (found.spec.servedAs ?? found.id));
     if (!entry) return fail(call, 404, { type: 'not_found_error', message: `model: ${wanted}` });

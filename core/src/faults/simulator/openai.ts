@@ -23,7 +23,7 @@ import {
   withRateHeaders,
 } from './openai-shared.ts';
 import { deriveSeed, Rng } from './random.ts';
-import { encodeSse, SSE_CONTENT_TYPE, SSE_DONE } from './wire.ts';
+import { encodeSse, modelIdOfPath, SSE_CONTENT_TYPE, SSE_DONE } from './wire.ts';
 
 const ENDPOINTS: Record<string, (call: Call) => Promise<Response>> = {
   '/v1/chat/completions': chatCompletion,
@@ -56,7 +56,9 @@ export async function handleOpenAI(call: Call): Promise<Response> {
     })),
   );
   if (pathname === '/v1/models') return json(call, { object: 'list', data: entries }, 0);
-  const wanted = decodeURIComponent(pathname.slice('/v1/models/'.length));
+  const wanted = modelIdOfPath(pathname);
+  if (wanted === undefined)
+    return invalid(call, 'Invalid URL: the model id is not a valid percent-encoded path');
   const found = entries.find((entry) => entry.id === wanted);
   if (!found) return modelNotFound(call, wanted);
   return json(call, found, 0);

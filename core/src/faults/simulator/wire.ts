@@ -18,6 +18,15 @@ export interface ErrorSpec {
   processingMs?: number;
 }
 
+/** The model id at the end of a `/v1/models/{id}` path; undefined when its escapes are malformed (%E0%A4%A). */
+export function modelIdOfPath(pathname: string): string | undefined {
+  try {
+    return decodeURIComponent(pathname.slice('/v1/models/'.length));
+  } catch {
+    return undefined;
+  }
+}
+
 export const JSON_CONTENT_TYPE = 'application/json';
 export const OLLAMA_JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 export const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';

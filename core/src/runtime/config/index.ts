@@ -1,10 +1,14 @@
 export { ConfigError, type ConfigIssue, formatConfigIssue } from './errors.ts';
 export {
   type ApiKeySources,
+  type Locate,
   loadRouterConfig,
   parseRouterConfig,
   parseYamlWithSchema,
+  type RouterConfigOptions,
   resolveApiKey,
+  unsetKeyIssues,
+  unsetKeyVariables,
 } from './load.ts';
 export {
   formatFieldPath,

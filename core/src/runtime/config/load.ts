@@ -2,24 +2,59 @@ import { readFile } from 'node:fs/promises';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors.ts';
-import { yamlErrorIssues, zodIssuesToConfigIssues } from './locate.ts';
+import {
+  formatFieldPath,
+  locateYamlPath,
+  type YamlPath,
+  yamlErrorIssues,
+  zodIssuesToConfigIssues,
+} from './locate.ts';
 import { type DeploymentConfig, type RouterConfig, routerConfigSchema } from './schema.ts';
+
+/** Largest config or scenario file read by default: far above any real one, far below a parser's trouble. */
+export const DEFAULT_MAX_YAML_BYTES = 1024 * 1024;
+
+export interface YamlLimits {
+  /** Files larger than this are refused before parsing (default DEFAULT_MAX_YAML_BYTES). */
+  maxBytes?: number;
+}
 
 /**
  * Parses YAML (or JSON, which the YAML parser reads too) into plain data, keeping the document and
  * line counter for locating later errors. A syntax error (reported alone: a broken document has no
- * reliable values to validate) or an unresolvable document is thrown as a `Failure` (a ConfigError
- * or a subclass) with file:line:column locations.
+ * reliable values to validate), a tag the parser does not know (`!include`, `!!js/function`: the
+ * parser would read them as plain strings), a file over the size limit (a 58 MB config took over a
+ * minute and 2.4 GB) or an unresolvable document is thrown as a `Failure` (a ConfigError or a
+ * subclass) with file:line:column locations.
  */
 export function parseYamlDocument(
   text: string,
   file: string,
   Failure: new (issues: readonly ConfigIssue[], options?: { cause?: unknown }) => ConfigError = ConfigError,
+  limits: YamlLimits = {},
 ): { doc: Document; lineCounter: LineCounter; data: unknown } {
+  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_YAML_BYTES;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes) {
+    const n = (value: number) => value.toLocaleString('en-US');
+    const message = `the file has ${n(bytes)} bytes, over the limit of ${n(maxBytes)} (raise it with --max-yaml-bytes)`;
+    throw new Failure([{ file, line: 0, column: 0, field: '', message }]);
+  }
   const lineCounter = new LineCounter();
   // prettyErrors off: messages stay one line; locations come from the line counter instead.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) throw new Failure(yamlErrorIssues(doc, lineCounter, file));
+  const unknownTags = doc.warnings.filter((warning) => warning.code === 'TAG_RESOLVE_FAILED');
+  if (unknownTags.length > 0) {
+    throw new Failure(
+      unknownTags.map((warning) => {
+        const { line, col } = lineCounter.linePos(warning.pos[0]);
+        const tag = text.slice(warning.pos[0], warning.pos[1]).trim();
+        const message = `unknown YAML tag ${tag} (only the standard tags are read)`;
+        return { file, line, column: col, field: '', message };
+      }),
+    );
+  }
   try {
     return { doc, lineCounter, data: doc.toJS() };
   } catch (error) {
@@ -29,27 +64,72 @@ export function parseYamlDocument(
   }
 }
 
-/**
- * Parses YAML or JSON and validates it against `schema`. Every problem is collected into one
- * ConfigError with file:line:column locations.
- */
-export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: string, schema: S): z.output<S> {
-  const { doc, lineCounter, data } = parseYamlDocument(text, file);
+/** Where a data path of a parsed file is, 1-based. */
+export type Locate = (path: YamlPath) => { line: number; column: number };
+
+/** parseYamlWithSchema that also hands back a locator, for checks made after validation. */
+function parseLocated<S extends z.ZodType>(
+  text: string,
+  file: string,
+  schema: S,
+  limits: YamlLimits = {},
+): { value: z.output<S>; locate: Locate } {
+  const { doc, lineCounter, data } = parseYamlDocument(text, file, ConfigError, limits);
   const result = schema.safeParse(data);
-  if (result.success) return result.data;
+  if (result.success) {
+    const locate: Locate = (path) => {
+      const { line, column } = locateYamlPath(doc, lineCounter, path);
+      return { line, column };
+    };
+    return { value: result.data, locate };
+  }
   if (data === null || data === undefined) {
     throw new ConfigError([{ file, line: 1, column: 1, field: '', message: 'the document is empty' }]);
   }
   throw new ConfigError(zodIssuesToConfigIssues(result.error.issues, doc, lineCounter, file));
 }
 
+/**
+ * Parses YAML or JSON and validates it against `schema`. Every problem is collected into one
+ * ConfigError with file:line:column locations.
+ */
+export function parseYamlWithSchema<S extends z.ZodType>(
+  text: string,
+  file: string,
+  schema: S,
+  limits: YamlLimits = {},
+): z.output<S> {
+  return parseLocated(text, file, schema, limits).value;
+}
+
+export interface RouterConfigOptions extends YamlLimits {
+  /**
+   * The environment the config's keys will be read from. Given when the config is about to call
+   * real providers: every `apiKey: { env: NAME }` must then be set in it, or the load fails with a
+   * ConfigError at that line (an unset key would otherwise reach the provider as no key at all).
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
 /** The router config in `text` (YAML or JSON), with defaults applied; `file` names it in errors. */
-export function parseRouterConfig(text: string, file: string): RouterConfig {
-  return parseYamlWithSchema(text, file, routerConfigSchema);
+export function parseRouterConfig(
+  text: string,
+  file: string,
+  options: RouterConfigOptions = {},
+): RouterConfig {
+  const { value, locate } = parseLocated(text, file, routerConfigSchema, options);
+  if (options.env) {
+    const issues = unsetKeyIssues(value, options.env, file, locate);
+    if (issues.length > 0) throw new ConfigError(issues);
+  }
+  return value;
 }
 
 /** Reads and parses a router config file; an unreadable file is a ConfigError too. */
-export async function loadRouterConfig(path: string): Promise<RouterConfig> {
+export async function loadRouterConfig(
+  path: string,
+  options: RouterConfigOptions = {},
+): Promise<RouterConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -57,7 +137,43 @@ export async function loadRouterConfig(path: string): Promise<RouterConfig> {
     const message = `cannot read config: ${error instanceof Error ? error.message : String(error)}`;
     throw new ConfigError([{ file: path, line: 0, column: 0, field: '', message }], { cause: error });
   }
-  return parseRouterConfig(text, path);
+  return parseRouterConfig(text, path, options);
+}
+
+/** The deployments whose `apiKey: { env: NAME }` names a variable that is unset or empty in `env`. */
+export function unsetKeyVariables(
+  config: Pick<RouterConfig, 'deployments'>,
+  env: Readonly<Record<string, string | undefined>>,
+): Array<{ index: number; deployment: string; variable: string }> {
+  const unset: Array<{ index: number; deployment: string; variable: string }> = [];
+  config.deployments.forEach((deployment, index) => {
+    const source = deployment.apiKey;
+    if (source && 'env' in source && !env[source.env])
+      unset.push({ index, deployment: deployment.id, variable: source.env });
+  });
+  return unset;
+}
+
+/**
+ * One located issue per unset key variable. `prefix` is where the router config sits in its file
+ * (['router'] for one written inline in a scenario).
+ */
+export function unsetKeyIssues(
+  config: Pick<RouterConfig, 'deployments'>,
+  env: Readonly<Record<string, string | undefined>>,
+  file: string,
+  locate: Locate,
+  prefix: YamlPath = [],
+): ConfigIssue[] {
+  return unsetKeyVariables(config, env).map(({ index, deployment, variable }) => {
+    const path = [...prefix, 'deployments', index, 'apiKey', 'env'];
+    return {
+      file,
+      ...locate(path),
+      field: formatFieldPath(path),
+      message: `environment variable ${variable} is not set (deployment "${deployment}" takes its key from it)`,
+    };
+  });
 }
 
 export interface ApiKeySources {

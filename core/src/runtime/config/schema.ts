@@ -28,11 +28,59 @@ export const apiKeySourceSchema = z.union(
   },
 );
 
+const IN_CLEAR = 'credentials are never written in the config in clear';
+
+/** Headers that carry a credential: their value belongs in `apiKey: { env: NAME }`, never here. */
+export const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set([
+  'authorization',
+  'proxy-authorization',
+  'api-key',
+  'x-api-key',
+  'x-goog-api-key',
+  'ocp-apim-subscription-key',
+  'cookie',
+]);
+
+/** A value shaped like a provider key or an HTTP credential, whatever header it sits in. */
+const CREDENTIAL_VALUE = /\b(sk|rk|pk)-[A-Za-z0-9_-]{6,}|^\s*(Bearer|Basic)\s+\S/i;
+
+/** Query parameters that carry a key (Google's `?key=`, `?api_key=`, tokens). */
+const CREDENTIAL_PARAMS = new Set(['key', 'api_key', 'api-key', 'apikey', 'access_token', 'token']);
+
+// The messages never echo the value: it is most likely the secret itself.
+const headersSchema = z.record(z.string(), z.string()).superRefine((headers, ctx) => {
+  for (const [name, value] of Object.entries(headers)) {
+    if (CREDENTIAL_HEADERS.has(name.toLowerCase()) || CREDENTIAL_VALUE.test(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `${IN_CLEAR}: the key goes in apiKey: { env: NAME } (or { secret: NAME }), and the adapter sends it in the provider's auth header`,
+      });
+    }
+  }
+});
+
+const baseUrlSchema = z.url().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return; // z.url() has already said so
+  }
+  const keyParam = [...url.searchParams.keys()].some((name) => CREDENTIAL_PARAMS.has(name.toLowerCase()));
+  if (url.username || url.password || keyParam) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${IN_CLEAR}: no user:password@ or key parameter in a URL; the key goes in apiKey: { env: NAME }`,
+    });
+  }
+});
+
 export const deploymentSchema = z.strictObject({
   id: z.string().min(1),
   provider: z.enum(['openai', 'openai-compatible', 'anthropic', 'ollama']),
   model: z.string().min(1),
-  baseURL: z.url().optional(),
+  baseURL: baseUrlSchema.optional(),
   apiKey: apiKeySourceSchema.optional(),
   /** Context window in tokens; requests estimated larger are skipped before the call. */
   contextWindow: z.number().int().positive().optional(),
@@ -43,7 +91,7 @@ export const deploymentSchema = z.strictObject({
   tier: z.string().optional(),
   tags: z.array(z.string()).default([]),
   price: priceSchema.optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: headersSchema.optional(),
   /**
    * Which OpenAI API the deployment is called through: `chat` (Chat Completions, the default) or
    * `responses` (the Responses API). OpenAI and OpenAI-compatible deployments only.

@@ -21,7 +21,13 @@ import type {
 import type { AttemptContext, ProviderAdapter } from './adapter.ts';
 import { Attempt, type AttemptInfo } from './attempt.ts';
 import { createHookedFetch } from './http-hooks.ts';
-import { effectiveMaxTokens, type ProviderClientOptions, SDK_TIMEOUT_MS } from './shared.ts';
+import {
+  DEFAULT_BASE_URLS,
+  effectiveMaxTokens,
+  NO_KEY_PLACEHOLDER,
+  type ProviderClientOptions,
+  SDK_TIMEOUT_MS,
+} from './shared.ts';
 
 export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
 
@@ -145,8 +151,11 @@ export class AnthropicAdapter implements ProviderAdapter {
     this.model = deployment.model;
     this.info = { provider: 'anthropic', deployment: deployment.id, secrets: [options.apiKey] };
     this.client = new Anthropic({
-      apiKey: options.apiKey,
-      baseURL: deployment.baseURL,
+      // Everything the SDK would otherwise read from the environment is given (see shared.ts); an
+      // explicit apiKey also keeps ANTHROPIC_AUTH_TOKEN unread.
+      apiKey: options.apiKey ?? NO_KEY_PLACEHOLDER,
+      baseURL: deployment.baseURL ?? DEFAULT_BASE_URLS.anthropic,
+      webhookKey: null,
       maxRetries: 0,
       timeout: options.sdkTimeoutMs ?? SDK_TIMEOUT_MS,
       fetch: createHookedFetch(options),

@@ -1,7 +1,10 @@
 import * as AnthropicSdk from '@anthropic-ai/sdk';
 import * as OpenAISdk from 'openai';
 import { type ErrorKind, isSwitchyardError, SwitchyardError, type TimeoutPhase } from '../errors.ts';
+import { redactSecrets } from '../scrub.ts';
 import { parseRetryAfterMs, parseRetryHintFromMessage } from './retry-after.ts';
+
+export { redactSecrets };
 
 /** What the normaliser knows besides the error itself. */
 export interface NormalizeContext {
@@ -47,18 +50,6 @@ const NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
 ]);
-
-/** Removes anything that looks like a credential from a message. */
-export function redactSecrets(message: string, secrets: readonly (string | undefined)[] = []): string {
-  let out = message;
-  for (const secret of secrets) {
-    if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
-  }
-  return out
-    .replace(/\b(sk|rk|pk)-[A-Za-z0-9_\-*.]{6,}/g, '[redacted]')
-    .replace(/\b(Bearer|Basic)\s+[^\s"',]+/gi, '$1 [redacted]')
-    .replace(/(x-api-key|api[_-]?key)(["']?\s*[:=]\s*["']?)[^\s"',]+/gi, '$1$2[redacted]');
-}
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -162,6 +153,7 @@ function make(
     code: facts.code ?? facts.type,
     requestId: facts.requestId,
     cause,
+    secrets: ctx.secrets,
   });
 }
 

@@ -25,7 +25,13 @@ import type {
 import type { AttemptContext, ProviderAdapter } from './adapter.ts';
 import { Attempt, type AttemptInfo } from './attempt.ts';
 import { createHookedFetch } from './http-hooks.ts';
-import { effectiveMaxTokens, type ProviderClientOptions, SDK_TIMEOUT_MS } from './shared.ts';
+import {
+  DEFAULT_BASE_URLS,
+  effectiveMaxTokens,
+  NO_KEY_PLACEHOLDER,
+  type ProviderClientOptions,
+  SDK_TIMEOUT_MS,
+} from './shared.ts';
 
 /** o1/o3/o4 and gpt-5 families reject max_tokens and any non-default temperature. */
 const REASONING_MODEL = /^(o1|o3|o4|gpt-5)([-.]|$)/i;
@@ -102,13 +108,15 @@ export class OpenAIAdapter implements ProviderAdapter {
     this.provider = deployment.provider;
     this.model = deployment.model;
     this.info = { provider: deployment.provider, deployment: deployment.id, secrets: [options.apiKey] };
-    // Local OpenAI-compatible servers usually need no key, but the SDK refuses to start without one.
-    const apiKey =
-      options.apiKey ?? (deployment.provider === 'openai-compatible' ? 'no-key-required' : undefined);
     try {
       this.client = new OpenAI({
-        apiKey,
-        baseURL: deployment.baseURL,
+        // Everything the SDK would otherwise read from the environment is given (see shared.ts).
+        apiKey: options.apiKey ?? NO_KEY_PLACEHOLDER,
+        baseURL: deployment.baseURL ?? DEFAULT_BASE_URLS.openai,
+        adminAPIKey: null,
+        organization: null,
+        project: null,
+        webhookSecret: null,
         maxRetries: 0,
         timeout: options.sdkTimeoutMs ?? SDK_TIMEOUT_MS,
         fetch: createHookedFetch(options),

@@ -13,6 +13,23 @@ export const SDK_TIMEOUT_MS = 600_000;
 // and anthropic SDKs build an AbortSignal.any per request, and our link then had to follow that composite
 // signal: ~20 µs of CPU and GC per attempt (measured with a --cpu-prof of bench/benches/overhead.ts).
 
+/**
+ * The key sent for a deployment that has none (a local Ollama or OpenAI-compatible server, or a
+ * config that names no key): obvious in a provider's 401, and never a real credential. Without an
+ * explicit key the official SDKs read OPENAI_API_KEY / ANTHROPIC_API_KEY themselves and send the
+ * user's default key to whatever baseURL the deployment has.
+ */
+export const NO_KEY_PLACEHOLDER = 'switchyard-no-key-configured';
+
+/**
+ * The providers' own origins, passed explicitly for the same reason: left undefined, the SDKs read
+ * OPENAI_BASE_URL / ANTHROPIC_BASE_URL and the key would go wherever the environment points.
+ */
+export const DEFAULT_BASE_URLS = {
+  openai: 'https://api.openai.com/v1',
+  anthropic: 'https://api.anthropic.com',
+} as const;
+
 /** AdapterOptions plus knobs that only tests and the simulator need. */
 export interface ProviderClientOptions extends AdapterOptions {
   /** Overrides SDK_TIMEOUT_MS (lets a test provoke the SDK's own headers timeout). */

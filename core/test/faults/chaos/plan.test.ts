@@ -1,5 +1,12 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createPlan, type FaultRule, rampRate, validateRules } from '../../../src/faults/chaos/plan.ts';
+import {
+  createPlan,
+  type FaultRule,
+  globMatch,
+  rampRate,
+  validateRules,
+} from '../../../src/faults/chaos/plan.ts';
 import { mulberry32 } from '../../../src/faults/chaos/prng.ts';
 import type { Provider, RequestInfo } from '../../../src/faults/chaos/wire.ts';
 import { VirtualClock } from '../../../src/runtime/clock.ts';
@@ -234,6 +241,42 @@ describe('targeting', () => {
   });
 });
 
+describe('globs', () => {
+  /** What a glob means: `*` any run of characters, `?` one character, everything else itself. */
+  const reference = (glob: string, value: string) =>
+    new RegExp(
+      `^${glob
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+      's',
+    ).test(value);
+
+  it('match like the obvious regex, for any glob of *, ? and literals', () => {
+    const glob = fc.string({ unit: fc.constantFrom('a', 'b', '*', '?', '.', '/'), maxLength: 8 });
+    const value = fc.string({ unit: fc.constantFrom('a', 'b', '.', '/', '\n'), maxLength: 10 });
+    fc.assert(
+      fc.property(glob, value, (g, v) => globMatch(g, v) === reference(g, v)),
+      { numRuns: 5_000 },
+    );
+    expect(globMatch('claude-?-haiku*', 'claude-3-haiku-20240307')).toBe(true);
+    expect(globMatch('gpt-4o', 'gpt-4o-mini')).toBe(false);
+  });
+
+  it('a pathological glob answers at once (a backtracking regex took 45 s)', () => {
+    const plan = createPlan({
+      clock: new VirtualClock(),
+      seed: 1,
+      rules: [{ fault: 'server_error', target: { model: `${'*a'.repeat(12)}*b` } }],
+    });
+    const started = performance.now();
+    expect(plan.decide(info({ model: 'a'.repeat(36) }))).toBeUndefined();
+    expect(globMatch(`${'*a'.repeat(40)}*b`, 'a'.repeat(10_000))).toBe(false);
+    // Generous for a loaded machine; the regex needed tens of seconds.
+    expect(performance.now() - started).toBeLessThan(1_000);
+  }, 5_000);
+});
+
 describe('counters', () => {
   it('count requests seen and faults injected by fault, target and rule, as plain data', async () => {
     const chaos = chaosOverSimulator([
@@ -267,6 +310,28 @@ describe('counters', () => {
     chaos.reset();
     expect(chaos.counters().requests.total).toBe(0);
   });
+
+  it('stay bounded under hostile model names: distinct keys capped (the rest under "other"), names truncated', () => {
+    const plan = createPlan({
+      clock: new VirtualClock(),
+      seed: 1,
+      rules: [{ id: '__proto__', fault: 'server_error', target: { provider: 'openai' } }],
+    });
+    for (let i = 0; i < 1_000; i++) plan.decide(info({ model: `${i}-${'m'.repeat(100_000)}` }));
+    const counters = plan.counters();
+    const size = JSON.stringify(counters).length;
+    // 1,000 names of 100 KB were 100 MB of counters.
+    expect(size).toBeLessThan(200_000);
+    const targets = Object.keys(counters.requests.byTarget);
+    expect(targets.length).toBeLessThanOrEqual(257);
+    expect(counters.requests.byTarget.other).toBeGreaterThan(0);
+    expect(Object.values(counters.requests.byTarget).reduce((a, b) => a + b, 0)).toBe(1_000);
+    expect(Math.max(...targets.map((t) => t.length))).toBeLessThanOrEqual(200);
+    expect(Object.keys(counters.injected.byTarget).length).toBeLessThanOrEqual(257);
+    // A rule named __proto__ is counted like any other, not written to a prototype.
+    expect(Object.hasOwn(counters.injected.byRule, '__proto__')).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(counters.injected.byRule, '__proto__')?.value).toBe(1_000);
+  });
 });
 
 describe('rule validation', () => {
@@ -294,5 +359,32 @@ describe('rule validation', () => {
         { fault: 'rate_limit', injection: { ramp: { fromMs: 10, toMs: 5, fromRate: 0, toRate: 1 } } },
       ]),
     ).toThrow('ramp.toMs');
+  });
+
+  it('refuses what used to pass and then broke every request (header and body matches, inherited names)', () => {
+    const target = (match: unknown) => [{ fault: 'server_error', target: { match } }];
+    expect(() => validateRules(target({ headers: { 'x-tenant': 5 } }))).toThrow(
+      "rules[0].target.match.headers['x-tenant']: must be a string",
+    );
+    expect(() => validateRules(target({ headers: { 'bad header': 'x' } }))).toThrow(
+      'rules[0].target.match.headers: invalid header name',
+    );
+    expect(() => validateRules(target({ headers: ['x'] }))).toThrow(
+      'rules[0].target.match.headers: must be an object',
+    );
+    expect(() => validateRules(target({ body: { temperature: { gt: 1 } } }))).toThrow(
+      "rules[0].target.match.body['temperature']: must be a string, number, boolean or null",
+    );
+    expect(() => validateRules(target({ colour: 'red' }))).toThrow(
+      "rules[0].target.match: unknown field 'colour'",
+    );
+    expect(() => validateRules([{ fault: 'server_error', target: { model: 'x'.repeat(300) } }])).toThrow(
+      'rules[0].target.model: a glob is at most 256 characters',
+    );
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(() =>
+        validateRules(JSON.parse(`[{ "fault": "rate_limit", "params": { "${name}": 1 } }]`)),
+      ).toThrow(`unknown parameter '${name}'`);
+    }
   });
 });

@@ -284,7 +284,16 @@ describe('Vercel AI SDK through `switchyard serve`', () => {
     );
     child = spawn(
       process.execPath,
-      [join(ROOT, 'core/src/cli/main.ts'), 'serve', '--port', '0', '--config', config],
+      [
+        join(ROOT, 'core/src/cli/main.ts'),
+        'serve',
+        '--port',
+        '0',
+        '--config',
+        config,
+        '--admin-token',
+        'clients-test-token',
+      ],
       {
         cwd: ROOT,
         env: { ...process.env, NO_COLOR: '1' },
@@ -311,7 +320,9 @@ describe('Vercel AI SDK through `switchyard serve`', () => {
     expect(generated.text.length).toBeGreaterThan(0);
     const streamed = streamText({ model: openai('gpt-4.1-mini'), prompt: 'Say hello again.' });
     expect((await streamed.text).length).toBeGreaterThan(0);
-    const counters = (await (await fetch(`${url}/__switchyard/counters`)).json()) as {
+    const counters = (await (
+      await fetch(`${url}/__switchyard/counters`, { headers: { authorization: 'Bearer clients-test-token' } })
+    ).json()) as {
       requests: { total: number };
       injected: { total: number };
     };

@@ -268,7 +268,9 @@ describe('chaos proxy forward mode, no fault: passed between sockets', () => {
     // The limited requests never reached the upstream.
     expect(seen).toHaveLength(2);
 
-    const counters = await fetch(`${proxy.url}/__switchyard/counters`);
+    const counters = await fetch(`${proxy.url}/__switchyard/counters`, {
+      headers: { authorization: `Bearer ${proxy.adminToken}` },
+    });
     expect(await counters.json()).toMatchObject({
       requests: { total: 4, byProvider: { openai: 4 }, byTarget: { 'openai/gpt-4o-mini': 4 } },
       injected: {

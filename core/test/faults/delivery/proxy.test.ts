@@ -28,6 +28,7 @@ const anthropicAt = (proxy: ChaosProxy) => new Anthropic({ apiKey: KEY, baseURL:
 async function admin(proxy: ChaosProxy, method: string, name: string, body?: unknown) {
   const response = await fetch(`${proxy.url}/__switchyard/${name}`, {
     method,
+    headers: { authorization: `Bearer ${proxy.adminToken}` },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   return { status: response.status, body: await response.json() };
