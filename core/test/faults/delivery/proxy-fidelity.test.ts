@@ -33,9 +33,11 @@ const openaiAt = (p: ChaosProxy) => new OpenAI({ apiKey: KEY, baseURL: `${p.url}
 async function admin(p: ChaosProxy, method: string, name: string, body?: unknown) {
   const response = await fetch(`${p.url}/__switchyard/${name}`, {
     method,
-    ...(body === undefined
-      ? {}
-      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    headers: {
+      authorization: `Bearer ${p.adminToken}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
