@@ -173,7 +173,8 @@ describe('the official @anthropic-ai/sdk client', () => {
     expect(answer.stop_reason).toBe('tool_use');
     expect(use && use.type === 'tool_use' && use.name).toBe('get_weather');
     const streamed = await anthropic.messages.stream(request).finalMessage();
-    expect(streamed.content.some((b) => b.type === 'tool_use' && typeof b.input === 'object')).toBe(true);
+    const streamedUse = streamed.content.find((b) => b.type === 'tool_use');
+    expect(streamedUse && streamedUse.type === 'tool_use' && streamedUse.input).toHaveProperty('city');
 
     // The result goes back as a tool_result block and the conversation continues.
     const followUp = await anthropic.messages.create({
