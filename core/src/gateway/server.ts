@@ -7,7 +7,7 @@ import pino from 'pino';
 import { type Clock, RealClock } from '../runtime/clock.ts';
 import { resolveApiKey } from '../runtime/config/load.ts';
 import { estimateInputTokens } from '../runtime/cost/index.ts';
-import { isSwitchyardError } from '../runtime/errors.ts';
+import { isSwitchyardError, SwitchyardError } from '../runtime/errors.ts';
 import { Router } from '../runtime/router.ts';
 import { resolveRoute } from '../runtime/routing/select.ts';
 import { type DecisionTrace, formatPath } from '../runtime/trace/trace.ts';
@@ -390,7 +390,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     res.setHeader(HEADER.requestId, exchange.id);
     // A caller that goes away aborts the upstream call (and the router's retries) at once.
     res.on('close', () => {
-      if (!res.writableFinished) exchange.controller.abort(new Error('the client disconnected'));
+      if (!res.writableFinished) exchange.controller.abort(cancelled('the client disconnected'));
     });
     const dialect = endpoint?.dialect ?? openaiDialect;
     const leave = endpoint?.model ? metrics.enter(path) : undefined;
@@ -499,7 +499,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const deadline = clock.now() + deadlineMs;
     while (exchanges.size > 0 && clock.now() < deadline)
       await clock.sleep(Math.min(50, deadline - clock.now()));
-    for (const exchange of exchanges) exchange.controller.abort(new Error('the gateway shut down'));
+    for (const exchange of exchanges) exchange.controller.abort(cancelled('the gateway shut down'));
     while (exchanges.size > 0) await clock.sleep(10);
     server.closeAllConnections();
     await closed;
@@ -519,6 +519,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return closing;
     },
   };
+}
+
+/** The abort reason of a request the gateway ends: the router reports it as `cancelled`. */
+function cancelled(why: string): SwitchyardError {
+  return new SwitchyardError('cancelled', { message: why });
 }
 
 /** Writes to a response the caller may have gone from (a write to a closed socket would throw later). */

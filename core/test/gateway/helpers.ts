@@ -13,7 +13,7 @@ import { RealClock } from '../../src/runtime/clock.ts';
 /**
  * A gateway on a real loopback socket in front of the built-in simulator (with chaos rules when a
  * test wants faults). Only the providers are simulated: the gateway, its router and the official
- * SDKs inside it are the real ones. Upstream requests are recorded as the simulator received them.
+ * SDKs inside it are the real ones. Upstream requests are recorded as the gateway sent them.
  */
 export const SIM_KEY = 'sk-test-not-a-real-key';
 
@@ -72,11 +72,9 @@ export async function startTestGateway(
     clock,
     seed: 7,
     rules: options.rules ?? [],
-    upstream: (request) => {
-      upstream.push(request);
-      return simulator.handle(request);
-    },
+    upstream: (request) => simulator.handle(request),
   });
+  const deliver = chaosFetch(chaos);
   const env = { SIM_KEY, ...options.env };
   const config = parseGatewayConfig(JSON.stringify(options.config ?? ROUTER), 'gateway.test.json', { env });
   const logs: Array<Record<string, unknown>> = [];
@@ -89,7 +87,11 @@ export async function startTestGateway(
   const gateway = await startGateway({
     config,
     clock,
-    fetch: chaosFetch(chaos),
+    fetch: (input, init) => {
+      const request = new Request(input, init);
+      upstream.push(request);
+      return deliver(request);
+    },
     env,
     log,
     ...(options.tracer ? { tracer: options.tracer } : {}),
