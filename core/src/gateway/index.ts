@@ -12,6 +12,13 @@ export {
   type VirtualKeyConfig,
 } from './config.ts';
 export { GatewayError, STATUS_OF_KIND } from './errors.ts';
-export { type Gateway, type GatewayOptions, HEADER, isLoopbackHost, startGateway } from './server.ts';
+export {
+  type Gateway,
+  type GatewayOptions,
+  HEADER,
+  isLoopbackHost,
+  isLoopbackPeer,
+  startGateway,
+} from './server.ts';
 export { startTracing, type Tracing, tracingRequested } from './telemetry.ts';
 export { sha256Hex } from './tenancy.ts';

@@ -43,6 +43,11 @@ const REQUEST_ID_SHAPE = /^[\w.:-]{1,128}$/;
 const LOOPBACK_HOSTS = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/i;
 const LOOPBACK_PEER = /^(127(?:\.\d{1,3}){3}|::1|::ffff:127(?:\.\d{1,3}){3})$/;
 
+/** A connection from this machine (IPv4, IPv6, or IPv4 mapped into IPv6). */
+export function isLoopbackPeer(address: string | undefined): boolean {
+  return LOOPBACK_PEER.test(address ?? '');
+}
+
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
 }
@@ -358,7 +363,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   async function serveMetrics(req: IncomingMessage, res: ServerResponse, exchange: Exchange) {
     const allowed = adminDigest
       ? timingSafeEqual(Buffer.from(sha256Hex(presentedKey(req.headers) ?? ''), 'hex'), adminDigest)
-      : LOOPBACK_PEER.test(req.socket.remoteAddress ?? '');
+      : isLoopbackPeer(req.socket.remoteAddress);
     if (!allowed) throw new GatewayError(401, 'invalid_api_key', '/metrics needs the admin token');
     const text = await metrics.registry.metrics();
     exchange.status = 200;

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isLoopbackPeer } from '../../src/gateway/index.ts';
 import { eventually, post, ROUTER, SLOW, startTestGateway, type TestGateway } from './helpers.ts';
 
 /**
@@ -157,5 +158,12 @@ describe('/metrics', () => {
     expect((await fetch(`${t.url}/metrics`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
     const text = await scrape(t.url, { authorization: 'Bearer admin-token-123' });
     expect(text).toContain('switchyard_gateway_requests_total');
+  });
+
+  it('without one, only connections from this machine count as loopback peers', () => {
+    for (const peer of ['127.0.0.1', '127.8.0.3', '::1', '::ffff:127.0.0.1'])
+      expect(isLoopbackPeer(peer)).toBe(true);
+    for (const peer of ['10.0.0.5', '::ffff:10.0.0.5', '192.168.1.127', 'fe80::1', undefined])
+      expect(isLoopbackPeer(peer)).toBe(false);
   });
 });
