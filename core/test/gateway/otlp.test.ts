@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTracing, type Tracing } from '../../src/gateway/index.ts';
+import { startTracing, type Tracing, tracingRequested } from '../../src/gateway/index.ts';
 import { eventually, startTestGateway, type TestGateway } from './helpers.ts';
 
 /**
@@ -75,8 +75,16 @@ const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
 
 describe('OTLP traces', () => {
-  it('is on only when an OTLP endpoint or exporter is named', () => {
+  it('is on only when an OTLP endpoint or exporter is named, and the SDK is not disabled', () => {
     expect(tracing).toBeDefined();
+    expect(tracingRequested({})).toBe(false);
+    expect(tracingRequested({ OTEL_TRACES_EXPORTER: 'console' })).toBe(true);
+    expect(tracingRequested({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:4318/v1/traces' })).toBe(
+      true,
+    );
+    expect(
+      tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SDK_DISABLED: 'TRUE' }),
+    ).toBe(false);
   });
 
   it.each([false, true])(
