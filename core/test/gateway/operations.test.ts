@@ -89,7 +89,7 @@ describe('a client that disconnects aborts the upstream call', () => {
       { signal: controller.signal },
     );
     if (stream) {
-      const iterator = (await call)[Symbol.asyncIterator]();
+      const iterator = ((await call) as AsyncIterable<unknown>)[Symbol.asyncIterator]();
       await iterator.next();
     } else {
       await eventually(() => t!.upstream.length === 1);
