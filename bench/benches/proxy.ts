@@ -4,32 +4,15 @@
  * `switchyard serve` runs it, and (b) the Portkey gateway, each in its own process; autocannon drives
  * each (and the upstream alone: the floor) at the same concurrency, in rotating order.
  */
-import { readFileSync } from 'node:fs';
 import { nextTurn } from '@switchyard/core';
 import { drive, type LoadResult } from '../lib/load.ts';
-import { type Child, startNodeServer, startPortkey } from '../lib/proc.ts';
+import { type Child, cpuMicros, startNodeServer, startPortkey } from '../lib/proc.ts';
 import { emit } from '../lib/result.ts';
 import { median, round } from '../lib/stats.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_PROXY_CONNECTIONS ?? 32);
 const SECONDS = Number(process.env.BENCH_PROXY_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_PROXY_ROUNDS ?? 2);
-
-/**
- * CPU time (user + system, µs) a child has used so far, from /proc: unlike latency and throughput it
- * is not inflated when other work on this 2-core machine preempts the process, so it is the steadiest
- * figure of what each gateway costs per request.
- */
-function cpuMicros(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return (ticks / 100) * 1e6;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const children: Child[] = [];

@@ -36,7 +36,7 @@ export const CHAT_BODY = JSON.stringify({
 export function drive(
   url: string,
   headers: Record<string, string>,
-  options: { connections: number; seconds: number },
+  options: { connections: number; seconds: number; body?: string },
 ) {
   if (!url.startsWith('http://127.0.0.1:')) throw new Error(`refusing a non-loopback target: ${url}`);
   return autocannon({
@@ -50,6 +50,6 @@ export function drive(
       authorization: `Bearer ${BENCH_KEY}`,
       ...headers,
     },
-    body: CHAT_BODY,
+    body: options.body ?? CHAT_BODY,
   });
 }

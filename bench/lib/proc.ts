@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 
 /** A child process we started; stopped by its own pid only. */
@@ -98,4 +99,69 @@ export async function startPortkey(): Promise<Child> {
     throw error;
   }
   return child;
+}
+
+/**
+ * CPU time (user + system, µs) a child has used so far, from /proc: unlike latency and throughput it
+ * is not inflated when other work on this 2-core machine preempts the process, so it is the steadiest
+ * figure of what each gateway costs per request.
+ */
+export function cpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks / 100) * 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** A process's resident set now and its peak so far (VmRSS, VmHWM from /proc), in bytes. */
+export function rssOf(pid: number | undefined): { rss: number; peak: number } {
+  if (pid === undefined) return { rss: Number.NaN, peak: Number.NaN };
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
+    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+  } catch {
+    return { rss: Number.NaN, peak: Number.NaN };
+  }
+}
+
+/**
+ * Starts `switchyard gateway --config <file> --port 0` (the CLI, as a user runs it) and resolves once
+ * its banner names the port. Its JSON request log (stdout) goes to /dev/null: written, not kept.
+ */
+export function startSwitchyardGateway(
+  config: string,
+  env: Record<string, string> = {},
+  timeoutMs = 20_000,
+): Promise<Child> {
+  const cli = new URL('../../core/src/cli/main.ts', import.meta.url).pathname;
+  const proc = spawn(process.execPath, [cli, 'gateway', '--config', config, '--port', '0'], {
+    env: { ...process.env, ...env, NO_COLOR: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`the gateway did not start within ${timeoutMs} ms`));
+    }, timeoutMs);
+    let banner = '';
+    proc.stderr!.on('data', (chunk: Buffer) => {
+      banner += chunk.toString();
+      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(banner);
+      if (match) {
+        clearTimeout(timer);
+        proc.stderr!.removeAllListeners('data');
+        proc.stderr!.resume();
+        resolve({ proc, port: Number(match[1]), stop: stopper(proc) });
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the gateway exited with ${code} before listening: ${banner}`));
+    });
+  });
 }
