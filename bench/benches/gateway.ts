@@ -19,19 +19,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nextTurn } from '@switchyard/core';
-import { drive, type LoadResult } from '../lib/load.ts';
-import {
-  type Child,
-  cpuMicros,
-  rssOf,
-  startNodeServer,
-  startPortkey,
-  startSwitchyardGateway,
-} from '../lib/proc.ts';
+import { type LoadTarget, printLoad, rotateLoad } from '../lib/load.ts';
+import { type Child, rssOf, startNodeServer, startPortkey, startSwitchyardGateway } from '../lib/proc.ts';
 import { emit } from '../lib/result.ts';
 import { BENCH_KEY } from '../lib/sim.ts';
-import { median, mib, round } from '../lib/stats.ts';
+import { mib, round } from '../lib/stats.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_GATEWAY_CONNECTIONS ?? 32);
 const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 5);
@@ -50,12 +42,9 @@ const ask = (model: string, stream = false) =>
     ...(stream ? { stream: true } : {}),
   });
 
-interface Target {
-  url: string;
-  headers: Record<string, string>;
-  body: string;
+/** A load target that can also be asked for a stream. */
+interface Target extends LoadTarget {
   streamBody: string;
-  pid: number | undefined;
 }
 
 /**
@@ -189,28 +178,15 @@ try {
       pid: portkey.proc.pid,
     },
   };
-  type Name = keyof typeof targets;
-  const names = Object.keys(targets) as Name[];
-  const results: Record<Name, LoadResult[]> = { direct: [], switchyard: [], portkey: [] };
-  const cpu: Record<Name, number[]> = { direct: [], switchyard: [], portkey: [] };
-
-  const load = (name: Name, seconds: number) =>
-    drive(targets[name].url, targets[name].headers, {
-      connections: CONNECTIONS,
-      seconds,
-      body: targets[name].body,
-    });
-  for (const name of names) await load(name, 1); // warm-up: JIT, keep-alive pools
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let k = 0; k < names.length; k++) {
-      const name = names[(k + round) % names.length]!;
-      const before = cpuMicros(targets[name].pid);
-      const result = await load(name, SECONDS);
-      results[name].push(result);
-      cpu[name].push((cpuMicros(targets[name].pid) - before) / Math.max(1, result['2xx']));
-      await nextTurn();
-    }
-  }
+  const {
+    direct: d,
+    switchyard: s,
+    portkey: p,
+  } = await rotateLoad(targets, {
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    rounds: ROUNDS,
+  });
 
   // 1,000 concurrent streams through each gateway, one gateway at a time.
   const idle = { switchyard: mib(rssOf(switchyard.proc.pid).rss), portkey: mib(rssOf(portkey.proc.pid).rss) };
@@ -219,17 +195,6 @@ try {
     portkey: await concurrentStreams(targets.portkey, STREAMS),
   };
 
-  const agg = (name: Name) => ({
-    rps: median(results[name].map((r) => r.requests.average)),
-    p50: median(results[name].map((r) => r.latency.p50)),
-    p99: median(results[name].map((r) => r.latency.p99)),
-    errors: results[name].reduce((s, r) => s + r.errors + r.timeouts + r.non2xx, 0),
-    ok: results[name].reduce((s, r) => s + r['2xx'], 0),
-    cpu: median(cpu[name]),
-  });
-  const d = agg('direct');
-  const s = agg('switchyard');
-  const p = agg('portkey');
   const metrics = {
     connections: CONNECTIONS,
     direct_rps: d.rps,
@@ -253,15 +218,7 @@ try {
     portkey_rss_at_streams_mb: streams.portkey.rssMb,
     portkey_most_streams_open: streams.portkey.mostOpen,
   };
-  for (const [name, a] of [
-    ['direct', d],
-    ['switchyard', s],
-    ['portkey', p],
-  ] as const) {
-    console.log(
-      `gateway ${name.padEnd(10)} ${round(a.rps, 0)} req/s  p50 ${a.p50} ms  p99 ${a.p99} ms  ${round(a.cpu, 0)} µs CPU/req  (${a.ok} ok, ${a.errors} errors)`,
-    );
-  }
+  printLoad('gateway', { direct: d, switchyard: s, portkey: p });
   for (const name of ['switchyard', 'portkey'] as const) {
     const r = streams[name];
     console.log(

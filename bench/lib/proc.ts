@@ -32,25 +32,39 @@ export function startNodeServer(
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
+  return portFrom(proc, proc.stdout!, /port (\d+)/, script, timeoutMs);
+}
+
+/**
+ * Resolves with the child once `stream` prints the `pattern` whose first group is its port; the
+ * stream is drained from then on. Rejects (and kills the child) on a timeout or an early exit.
+ */
+function portFrom(
+  proc: ChildProcess,
+  stream: NodeJS.ReadableStream,
+  pattern: RegExp,
+  what: string,
+  timeoutMs: number,
+): Promise<Child> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`${script} did not report its port within ${timeoutMs} ms`));
+      reject(new Error(`${what} did not report its port within ${timeoutMs} ms`));
     }, timeoutMs);
     let buffer = '';
-    proc.stdout!.on('data', (chunk: Buffer) => {
+    stream.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
-      const match = /port (\d+)/.exec(buffer);
+      const match = pattern.exec(buffer);
       if (match) {
         clearTimeout(timer);
-        proc.stdout!.removeAllListeners('data');
-        proc.stdout!.resume();
+        stream.removeAllListeners('data');
+        stream.resume();
         resolve({ proc, port: Number(match[1]), stop: stopper(proc) });
       }
     });
     proc.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`${script} exited with ${code} before listening`));
+      reject(new Error(`${what} exited with ${code} before listening: ${buffer}`));
     });
   });
 }
@@ -143,25 +157,11 @@ export function startSwitchyardGateway(
     env: { ...process.env, ...env, NO_COLOR: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`the gateway did not start within ${timeoutMs} ms`));
-    }, timeoutMs);
-    let banner = '';
-    proc.stderr!.on('data', (chunk: Buffer) => {
-      banner += chunk.toString();
-      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(banner);
-      if (match) {
-        clearTimeout(timer);
-        proc.stderr!.removeAllListeners('data');
-        proc.stderr!.resume();
-        resolve({ proc, port: Number(match[1]), stop: stopper(proc) });
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the gateway exited with ${code} before listening: ${banner}`));
-    });
-  });
+  return portFrom(
+    proc,
+    proc.stderr!,
+    /listening on http:\/\/127\.0\.0\.1:(\d+)/,
+    'switchyard gateway',
+    timeoutMs,
+  );
 }

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../runtime/config/errors.ts';
-import { parseYamlDocument, resolveApiKey } from '../runtime/config/load.ts';
+import { parseYamlDocument, readConfigText, resolveApiKey } from '../runtime/config/load.ts';
 import { formatFieldPath, locateYamlPath, zodIssuesToConfigIssues } from '../runtime/config/locate.ts';
 import { apiKeySourceSchema, type RouterConfig, routerConfigSchema } from '../runtime/config/schema.ts';
 
@@ -131,12 +130,5 @@ function describeSource(source: { env: string } | { secret: string }): string {
 
 /** Reads and parses a gateway config file; an unreadable file is a ConfigError too. */
 export async function loadGatewayConfig(path: string, sources: SecretSources = {}): Promise<GatewayConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const message = `cannot read config: ${error instanceof Error ? error.message : String(error)}`;
-    throw new ConfigError([{ file: path, line: 0, column: 0, field: '', message }], { cause: error });
-  }
-  return parseGatewayConfig(text, path, sources);
+  return parseGatewayConfig(await readConfigText(path), path, sources);
 }

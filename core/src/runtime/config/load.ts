@@ -48,16 +48,19 @@ export function parseRouterConfig(text: string, file: string): RouterConfig {
   return parseYamlWithSchema(text, file, routerConfigSchema);
 }
 
-/** Reads and parses a router config file; an unreadable file is a ConfigError too. */
-export async function loadRouterConfig(path: string): Promise<RouterConfig> {
-  let text: string;
+/** The text of a config file; an unreadable file is a ConfigError naming it. */
+export async function readConfigText(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
     const message = `cannot read config: ${error instanceof Error ? error.message : String(error)}`;
     throw new ConfigError([{ file: path, line: 0, column: 0, field: '', message }], { cause: error });
   }
-  return parseRouterConfig(text, path);
+}
+
+/** Reads and parses a router config file; an unreadable file is a ConfigError too. */
+export async function loadRouterConfig(path: string): Promise<RouterConfig> {
+  return parseRouterConfig(await readConfigText(path), path);
 }
 
 export interface ApiKeySources {
