@@ -29,8 +29,11 @@ const CONNECTIONS = Number(process.env.BENCH_GATEWAY_CONNECTIONS ?? 32);
 const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 2);
 const STREAMS = Number(process.env.BENCH_GATEWAY_STREAMS ?? 1_000);
-/** Each upstream stream: 100 chunks 100 ms apart (10 s), long enough to hold 1,000 open at once. */
-const STREAM_CHUNKS = 100;
+/**
+ * Each upstream stream: 300 chunks 100 ms apart (30 s), long enough to hold 1,000 open at once even
+ * when opening them takes a loaded 2-core machine 10-20 s.
+ */
+const STREAM_CHUNKS = 300;
 const STREAM_INTERVAL_MS = 100;
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;

@@ -173,6 +173,11 @@ describe('a budget refusal is a 429 with its reason', () => {
     expect(error!.code).toBe('budget_exceeded');
     expect(error!.message).toMatch(/budget/i);
     expect(t.upstream).toHaveLength(0);
+    // With no virtual keys the router's tenant is 'default': its budget shows in /metrics.
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /switchyard_gateway_budget_remaining_usd\{tenant="default",budget="\*\/day",period="day"\} /,
+    );
   });
 
   it('Anthropic', async () => {
