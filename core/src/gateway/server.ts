@@ -6,7 +6,7 @@ import { context, type Span, type Tracer, trace } from '@opentelemetry/api';
 import pino from 'pino';
 import { type Clock, RealClock } from '../runtime/clock.ts';
 import { resolveApiKey } from '../runtime/config/load.ts';
-import { estimateInputTokens } from '../runtime/cost/index.ts';
+import { DEFAULT_TENANT, estimateInputTokens } from '../runtime/cost/index.ts';
 import { isSwitchyardError, SwitchyardError } from '../runtime/errors.ts';
 import { Router } from '../runtime/router.ts';
 import { resolveRoute } from '../runtime/routing/select.ts';
@@ -144,7 +144,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (exchange?.id === finished.id) exchange.trace = finished;
   });
 
-  const tenantsSeen = new Set(keys.tenants);
+  // Budgets are shown for every tenant a key names, or for the router's 'default' one when no key does.
+  const tenantsSeen = new Set(keys.required ? keys.tenants : [DEFAULT_TENANT]);
   const metrics = new GatewayMetrics(router, () => tenantsSeen);
   const limits = new RateLimits(clock);
   const tracer = options.tracer ?? trace.getTracer('@switchyard/core/gateway');
