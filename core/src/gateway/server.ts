@@ -28,7 +28,7 @@ import { type Caller, presentedKey, RateLimits, sha256Hex, VirtualKeys } from '.
  * trailers). One JSON log line per request, a Prometheus registry, and a request span per call.
  */
 
-/** Response headers, one prefix for all (HEADERS.md-style list in the README). */
+/** Response headers, one prefix for all (listed in the README, The gateway). */
 export const HEADER = {
   requestId: 'x-switchyard-request-id',
   servedBy: 'x-switchyard-served-by',
