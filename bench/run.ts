@@ -32,6 +32,14 @@ const BENCHES: Record<string, { file: string; timeoutMs: number; targets: Target
       { label: 'added p99 ≤ ½ Portkey', metric: 'added_p99_ratio', ok: (v) => v <= 0.5 },
     ],
   },
+  gateway: {
+    file: 'benches/gateway.ts',
+    timeoutMs: 300_000,
+    targets: [
+      { label: 'throughput ≥ 3× Portkey', metric: 'throughput_ratio', ok: (v) => v >= 3 },
+      { label: 'added p99 ≤ ¼ Portkey', metric: 'added_p99_ratio', ok: (v) => v <= 0.25 },
+    ],
+  },
   'chaos-library': {
     file: 'benches/chaos-library.ts',
     timeoutMs: 600_000,

@@ -54,7 +54,13 @@ function violations(dir: string, forbidden: (target: string) => boolean): string
 describe('import arrows', () => {
   it('the runtime imports no other room', () => {
     expect(
-      violations('core/src/runtime', (t) => /^core\/src\/(faults|scenarios|reports|cli)\b/.test(t)),
+      violations('core/src/runtime', (t) => /^core\/src\/(faults|scenarios|reports|cli|gateway)\b/.test(t)),
+    ).toEqual([]);
+  });
+
+  it('the gateway serves the runtime and imports no other room (the CLI hands it the simulator)', () => {
+    expect(
+      violations('core/src/gateway', (t) => /^core\/src\/(faults|scenarios|reports|cli)\b/.test(t)),
     ).toEqual([]);
   });
 
@@ -80,5 +86,7 @@ describe('import arrows', () => {
     );
     expect(routerImports).toContain('core/src/runtime/policies/index.ts');
     expect(routerImports).toContain('@opentelemetry/api');
+    const gateway = join(root, 'core/src/gateway/server.ts');
+    expect(importsOf(gateway).map((s) => target(gateway, s))).toContain('core/src/runtime/router.ts');
   });
 });

@@ -4,32 +4,14 @@
  * `switchyard serve` runs it, and (b) the Portkey gateway, each in its own process; autocannon drives
  * each (and the upstream alone: the floor) at the same concurrency, in rotating order.
  */
-import { readFileSync } from 'node:fs';
-import { nextTurn } from '@switchyard/core';
-import { drive, type LoadResult } from '../lib/load.ts';
+import { printLoad, rotateLoad } from '../lib/load.ts';
 import { type Child, startNodeServer, startPortkey } from '../lib/proc.ts';
 import { emit } from '../lib/result.ts';
-import { median, round } from '../lib/stats.ts';
+import { round } from '../lib/stats.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_PROXY_CONNECTIONS ?? 32);
 const SECONDS = Number(process.env.BENCH_PROXY_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_PROXY_ROUNDS ?? 2);
-
-/**
- * CPU time (user + system, µs) a child has used so far, from /proc: unlike latency and throughput it
- * is not inflated when other work on this 2-core machine preempts the process, so it is the steadiest
- * figure of what each gateway costs per request.
- */
-function cpuMicros(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return (ticks / 100) * 1e6;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 const here = (p: string) => new URL(p, import.meta.url).pathname;
 const children: Child[] = [];
@@ -42,52 +24,26 @@ try {
   const portkey = await startPortkey();
   children.push(portkey);
 
-  const targets = {
-    direct: { url: `${upstreamOrigin}/v1/chat/completions`, headers: {} },
-    switchyard: { url: `http://127.0.0.1:${chaos.port}/v1/chat/completions`, headers: {} },
-    portkey: {
-      url: 'http://127.0.0.1:8787/v1/chat/completions',
-      headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstreamOrigin}/v1` },
+  const {
+    direct: d,
+    switchyard: s,
+    portkey: p,
+  } = await rotateLoad(
+    {
+      direct: { url: `${upstreamOrigin}/v1/chat/completions`, headers: {}, pid: upstream.proc.pid },
+      switchyard: {
+        url: `http://127.0.0.1:${chaos.port}/v1/chat/completions`,
+        headers: {},
+        pid: chaos.proc.pid,
+      },
+      portkey: {
+        url: 'http://127.0.0.1:8787/v1/chat/completions',
+        headers: { 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstreamOrigin}/v1` },
+        pid: portkey.proc.pid,
+      },
     },
-  } as const;
-  type Name = keyof typeof targets;
-  const names = Object.keys(targets) as Name[];
-  const results: Record<Name, LoadResult[]> = { direct: [], switchyard: [], portkey: [] };
-  const cpuPerRequest: Record<Name, number[]> = { direct: [], switchyard: [], portkey: [] };
-  const pidOf: Record<Name, number | undefined> = {
-    direct: upstream.proc.pid,
-    switchyard: chaos.proc.pid,
-    portkey: portkey.proc.pid,
-  };
-
-  // A short warm-up of each (JIT, keep-alive pools), then rounds in rotating order.
-  for (const name of names)
-    await drive(targets[name].url, targets[name].headers, { connections: CONNECTIONS, seconds: 1 });
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let k = 0; k < names.length; k++) {
-      const name = names[(k + round) % names.length]!;
-      const cpuBefore = cpuMicros(pidOf[name]);
-      const result = await drive(targets[name].url, targets[name].headers, {
-        connections: CONNECTIONS,
-        seconds: SECONDS,
-      });
-      results[name].push(result);
-      // The gateway's own CPU per request (for 'direct': the upstream's).
-      cpuPerRequest[name].push((cpuMicros(pidOf[name]) - cpuBefore) / Math.max(1, result['2xx']));
-      await nextTurn();
-    }
-  }
-  const agg = (name: Name) => ({
-    rps: median(results[name].map((r) => r.requests.average)),
-    p50: median(results[name].map((r) => r.latency.p50)),
-    p99: median(results[name].map((r) => r.latency.p99)),
-    errors: results[name].reduce((s, r) => s + r.errors + r.timeouts + r.non2xx, 0),
-    ok: results[name].reduce((s, r) => s + r['2xx'], 0),
-    cpu: median(cpuPerRequest[name]),
-  });
-  const d = agg('direct');
-  const s = agg('switchyard');
-  const p = agg('portkey');
+    { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS },
+  );
   const metrics = {
     connections: CONNECTIONS,
     direct_rps: d.rps,
@@ -110,15 +66,7 @@ try {
     cpu_ratio: p.cpu / s.cpu,
     added_p99_ratio: (s.p99 - d.p99) / Math.max(1e-9, p.p99 - d.p99),
   };
-  for (const [name, a] of [
-    ['direct', d],
-    ['switchyard', s],
-    ['portkey', p],
-  ] as const) {
-    console.log(
-      `proxy ${name.padEnd(10)} ${round(a.rps, 0)} req/s  p50 ${a.p50} ms  p99 ${a.p99} ms  ${round(a.cpu, 0)} µs CPU/req  (${a.ok} ok, ${a.errors} errors)`,
-    );
-  }
+  printLoad('proxy', { direct: d, switchyard: s, portkey: p });
   console.log(
     `proxy: switchyard/portkey throughput ×${round(metrics.throughput_ratio)}, added p99 ${round(metrics.switchyard_added_p99_ms)} ms vs ${round(metrics.portkey_added_p99_ms)} ms`,
   );

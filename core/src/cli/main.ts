@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerCompare } from './commands/compare.ts';
+import { registerGateway } from './commands/gateway.ts';
 import { registerInit } from './commands/init.ts';
 import { registerRecord } from './commands/record.ts';
 import { registerReport } from './commands/report.ts';
@@ -30,6 +31,7 @@ registerValidate(program);
 registerInit(program);
 registerCompare(program);
 registerServe(program);
+registerGateway(program);
 registerRecord(program);
 registerReport(program);
 

@@ -125,19 +125,22 @@ export function parseRouterConfig(
   return value;
 }
 
+/** The text of a config file; an unreadable file is a ConfigError naming it. */
+export async function readConfigText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const message = `cannot read config: ${error instanceof Error ? error.message : String(error)}`;
+    throw new ConfigError([{ file: path, line: 0, column: 0, field: '', message }], { cause: error });
+  }
+}
+
 /** Reads and parses a router config file; an unreadable file is a ConfigError too. */
 export async function loadRouterConfig(
   path: string,
   options: RouterConfigOptions = {},
 ): Promise<RouterConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const message = `cannot read config: ${error instanceof Error ? error.message : String(error)}`;
-    throw new ConfigError([{ file: path, line: 0, column: 0, field: '', message }], { cause: error });
-  }
-  return parseRouterConfig(text, path, options);
+  return parseRouterConfig(await readConfigText(path), path, options);
 }
 
 /** The deployments whose `apiKey: { env: NAME }` names a variable that is unset or empty in `env`. */
