@@ -1,3 +1,5 @@
+import { RealClock } from '@switchyard/core';
+import { createSimulator, ZERO_LATENCY } from '@switchyard/core/faults';
 import { describe, expect, it } from 'vitest';
 import {
   type CompareSettings,
@@ -6,7 +8,29 @@ import {
   routerConfigFor,
   runComparison,
 } from '../../extension/src/compare/engine.ts';
-import { timelineText } from '../../extension/src/shared/format.ts';
+import { markColumns, timelineText } from '../../extension/src/shared/format.ts';
+
+const GOOD_KEY = 'sk-unit-good-key-123456';
+
+/**
+ * A live OpenAI for the engine: the simulator answering real SDK requests as the outside world would,
+ * accepting one key only, recording what it was sent.
+ */
+function liveOpenAI() {
+  const provider = createSimulator({
+    clock: new RealClock(),
+    seed: 3,
+    latency: { '*': ZERO_LATENCY },
+    acceptKey: (_p, key) => key === GOOD_KEY,
+  });
+  const bodies: Array<Record<string, unknown>> = [];
+  const fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    if (request.method === 'POST') bodies.push((await request.clone().json()) as Record<string, unknown>);
+    return provider.handle(request);
+  };
+  return { fetch: fetch as typeof globalThis.fetch, bodies };
+}
 
 const settings: CompareSettings = {
   models: DEFAULT_MODELS,
@@ -44,9 +68,15 @@ describe('compare engine (simulator, no keys)', () => {
     expect(problems).toEqual([expect.stringContaining('unknown model "nope"')]);
   });
 
-  it('routes each column to its model first, then the others, and never puts a key in the config', () => {
+  it('routes each column to its own model only; with fallback on, the others follow; never a key in the config', () => {
     const { columns, models } = planColumns(undefined, settings, { openai: 'sk-fake-123' });
-    const config = routerConfigFor(models, columns, settings);
+    const own = routerConfigFor(models, columns, settings, false);
+    expect(own.routes?.[0]).toMatchObject({
+      name: 'compare:openai/gpt-4.1',
+      deployments: ['openai/gpt-4.1'],
+      fallbacks: [],
+    });
+    const config = routerConfigFor(models, columns, settings, true);
     expect(JSON.stringify(config)).not.toContain('sk-fake-123');
     expect(config.routes?.[0]).toMatchObject({
       name: 'compare:openai/gpt-4.1',
@@ -55,13 +85,141 @@ describe('compare engine (simulator, no keys)', () => {
     });
   });
 
-  it('streams three columns and shows the fallback path of a provider made to fail', async () => {
+  it('by default a failing column shows its own error and no other model’s answer', async () => {
+    const { columns, models } = planColumns(undefined, settings, {});
+    const results = await runComparison({
+      columns,
+      models,
+      settings,
+      fallback: false,
+      keys: {},
+      seed: 11,
+      prompt: { title: 't', text: 'Name three rivers.' },
+      chaos: { fault: 'service_unavailable', provider: 'openai', rate: 1 },
+    });
+    expect(results.map((r) => r.status)).toEqual(['failed', 'done', 'done']);
+    const openai = results[0]!;
+    expect(openai.text).toBe('');
+    expect(openai.servedBy).toBeUndefined();
+    expect(openai.error).toMatchObject({ deployment: 'openai/gpt-4.1', kind: 'overloaded', status: 503 });
+    expect(openai.attempts.map((a) => a.deployment)).toEqual(['openai/gpt-4.1', 'openai/gpt-4.1']);
+    expect(markColumns(results).failed).toEqual(['openai/gpt-4.1']);
+  });
+
+  it('a live column with a wrong key fails with its own 401; with fallback on, the answer is marked as simulated', async () => {
+    const live = liveOpenAI();
+    const liveSettings = { ...settings, baseURLs: { openai: 'http://live-openai.test/v1' } };
+    const keys = { openai: 'sk-unit-wrong-key-999999' };
+    const { columns, models } = planColumns(undefined, liveSettings, keys);
+    expect(columns.map((c) => c.simulated)).toEqual([false, true, true]);
+    const base = { columns, models, settings: liveSettings, keys, liveFetch: live.fetch, seed: 4 };
+    const prompt = { title: 't', text: 'Hi' };
+    const own = await runComparison({ ...base, prompt, fallback: false });
+    expect(own[0]).toMatchObject({
+      status: 'failed',
+      text: '',
+      error: { deployment: 'openai/gpt-4.1', kind: 'auth', status: 401 },
+    });
+    expect(own[0]!.error!.message).not.toContain('wrong-key-999999');
+    const fell = await runComparison({ ...base, prompt, fallback: true });
+    expect(fell[0]).toMatchObject({
+      status: 'done',
+      servedBy: 'anthropic/claude-sonnet-4-6',
+      servedSimulated: true,
+      error: { deployment: 'openai/gpt-4.1', kind: 'auth', status: 401 },
+    });
+    expect(fell[0]!.text.length).toBeGreaterThan(0);
+    // It answered through another model: no badge for it, whatever its numbers.
+    const marks = markColumns(fell);
+    expect(marks.fellBack).toEqual(['openai/gpt-4.1']);
+    expect([...marks.cheapest, ...marks.fastest]).not.toContain('openai/gpt-4.1');
+  });
+
+  it('when everything fails, each column shows its own model’s error, not the last fallback’s', async () => {
+    const { columns, models } = planColumns(undefined, settings, {});
+    const results = await runComparison({
+      columns,
+      models,
+      settings: { ...settings, maxAttempts: 1 },
+      fallback: true,
+      keys: {},
+      seed: 12,
+      prompt: { title: 't', text: 'Hi' },
+      chaos: { fault: 'service_unavailable', provider: 'all', rate: 1 },
+    });
+    expect(results.map((r) => r.status)).toEqual(['failed', 'failed', 'failed']);
+    expect(results.map((r) => r.attempts.length)).toEqual([3, 3, 3]);
+    expect(results.map((r) => [r.error?.deployment, r.error?.message.split(':')[0]])).toEqual([
+      ['openai/gpt-4.1', 'openai'],
+      ['anthropic/claude-sonnet-4-6', 'anthropic'],
+      ['ollama/llama3.2', 'ollama'],
+    ]);
+  });
+
+  it('a model that does not exist fails with its own 404', async () => {
+    const { columns, models } = planColumns(['openai/gpt-9-nonexistent', 'ollama/llama3.2'], settings, {});
+    const [missing, other] = await runComparison({
+      columns,
+      models,
+      settings,
+      fallback: false,
+      keys: {},
+      seed: 2,
+      prompt: { title: 't', text: 'Hi' },
+    });
+    expect(missing).toMatchObject({
+      status: 'failed',
+      error: { deployment: 'openai/gpt-9-nonexistent', kind: 'not_found', status: 404 },
+    });
+    expect(other!.status).toBe('done');
+  });
+
+  it('a column’s own parameters reach its provider request, over the prompt’s; other columns keep the prompt’s', async () => {
+    const live = liveOpenAI();
+    const liveSettings = { ...settings, baseURLs: { openai: 'http://live-openai.test/v1' } };
+    const keys = { openai: GOOD_KEY };
+    const { columns, models } = planColumns(['openai/gpt-4.1', 'openai/gpt-4o'], liveSettings, keys, {
+      'openai/gpt-4o': { system: 'Answer in French.', temperature: 0.9, maxOutputTokens: 5 },
+    });
+    const results = await runComparison({
+      columns,
+      models,
+      settings: liveSettings,
+      fallback: false,
+      keys,
+      liveFetch: live.fetch,
+      seed: 6,
+      prompt: { title: 't', text: 'Hi', system: 'Be brief.', temperature: 0.2, maxOutputTokens: 40 },
+    });
+    expect(results.map((r) => r.status)).toEqual(['done', 'done']);
+    const sent = (model: string) => live.bodies.find((b) => b.model === model)!;
+    expect(sent('gpt-4o')).toMatchObject({
+      messages: [
+        { role: 'system', content: 'Answer in French.' },
+        { role: 'user', content: 'Hi' },
+      ],
+      temperature: 0.9,
+    });
+    expect(sent('gpt-4o').max_completion_tokens ?? sent('gpt-4o').max_tokens).toBe(5);
+    expect(results[1]!.outputTokens).toBeLessThanOrEqual(5);
+    expect(sent('gpt-4.1')).toMatchObject({
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hi' },
+      ],
+      temperature: 0.2,
+    });
+    expect(sent('gpt-4.1').max_completion_tokens ?? sent('gpt-4.1').max_tokens).toBe(40);
+  });
+
+  it('streams three columns and shows the fallback path of a provider made to fail (fallback on)', async () => {
     const { columns, models } = planColumns(undefined, settings, {});
     const deltas = new Map<string, number>();
     const results = await runComparison({
       columns,
       models,
       settings,
+      fallback: true,
       keys: {},
       seed: 11,
       prompt: { title: 't', text: 'Name three rivers.' },
@@ -71,13 +229,14 @@ describe('compare engine (simulator, no keys)', () => {
     expect(results.map((r) => r.status)).toEqual(['done', 'done', 'done']);
     const openai = results[0]!;
     expect(openai.servedBy).toBe('anthropic/claude-sonnet-4-6');
+    expect(openai.error).toMatchObject({ deployment: 'openai/gpt-4.1', status: 503 });
     expect(openai.attempts.map((a) => [a.deployment, a.outcome, a.status])).toEqual([
       ['openai/gpt-4.1', 'error', 503],
       ['openai/gpt-4.1', 'error', 503],
       ['anthropic/claude-sonnet-4-6', 'success', undefined],
     ]);
     expect(timelineText(openai.attempts)).toMatch(
-      /^openai\/gpt-4\.1 ✗ 503, waited \d+ ms → ✗ 503 → anthropic\/claude-sonnet-4-6 ✓ [\d.]+ m?s \$0\.\d+$/,
+      /^openai\/gpt-4\.1 ✗ 503 service unavailable → ↻ openai\/gpt-4\.1 after \d+ ms ✗ 503 service unavailable → anthropic\/claude-sonnet-4-6 ✓ [\d.]+ m?s \$0\.\d+$/,
     );
     for (const r of results) {
       expect(r.text.length).toBeGreaterThan(0);
@@ -95,7 +254,8 @@ describe('compare engine (simulator, no keys)', () => {
     const results = await runComparison({
       columns,
       models,
-      settings: { ...settings, fallbackToOtherModels: false },
+      settings,
+      fallback: false,
       keys: {},
       seed: 5,
       prompt: { title: 't', text: 'Hello' },
