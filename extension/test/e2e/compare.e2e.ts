@@ -238,10 +238,16 @@ export async function runE2E({ bin, vsix, artifacts, theme, log }: E2EOptions): 
       .waitFor();
     await shot('prompt-file-problems');
     await page.locator('.tabs-container .tab', { hasText: 'edge.switchyard.md' }).first().click();
-    for (const [line, column, replacement] of [
-      [2, 10, 'openai/gpt-4.1'],
-      [2, 28, 'anthropic/claude-sonnet-4-6'],
-      [4, 18, 'rate_limit'],
+    // Where each flagged value is (1-based, as Go to Line/Column takes it), read from the file itself.
+    const edge = readFileSync(join(workspace, 'prompts', 'edge.switchyard.md'), 'utf8').split('\n');
+    const at = (needle: string) => {
+      const line = edge.findIndex((l) => l.includes(needle));
+      return [line + 1, edge[line]!.indexOf(needle) + 2] as const;
+    };
+    for (const [[line, column], replacement] of [
+      [at('gpt-4.1,'), 'openai/gpt-4.1'],
+      [at('claude-sonet-4-6'), 'anthropic/claude-sonnet-4-6'],
+      [at('rate_limt'), 'rate_limit'],
     ] as const) {
       await goTo(page, line, column);
       await quickFix(page, `Replace with "${replacement}"`);
@@ -256,7 +262,7 @@ export async function runE2E({ bin, vsix, artifacts, theme, log }: E2EOptions): 
     await page.locator('.markers-panel').waitFor({ state: 'hidden' });
 
     // 6. The cursor on an empty prompt heading: said so, no other prompt compared.
-    await goTo(page, 6, 1);
+    await goTo(page, edge.indexOf('## Empty') + 1, 1);
     await runCommand(page, 'Switchyard: Compare Prompt Across Models');
     await notification(page, /"Empty".*has no text under its heading/);
     assert.equal(await text(panel.locator('#prompt-title')), 'Circuit breakers', 'nothing else ran');
@@ -359,8 +365,18 @@ export async function runE2E({ bin, vsix, artifacts, theme, log }: E2EOptions): 
     assert.match(await metric(anthropic, 'tokens'), /^[\d,]+ \/ [1-5]$/);
     await shot('column-parameters');
 
-    // 11. The model picker (the simulator's catalogue, no key): add a column, run it, remove it.
-    await panel.locator('#model-picker option[value="openai/gpt-4o-mini"]').waitFor({ state: 'attached' });
+    // 11. The model picker: the simulator's catalogue without a key; with the (right) OpenAI key, OpenAI's live
+    //     models.list. A model added from it runs live, is marked live, and its cost counts as live spend.
+    await panel.locator('#model-picker optgroup[label="openai (simulator)"]').waitFor({ state: 'attached' });
+    await runCommand(page, 'Switchyard: Set API Key');
+    await pick(page, 'openai');
+    await answerInput(page, GOOD_KEY);
+    await page.locator('.tabs-container .tab', { hasText: 'Switchyard Compare' }).first().click();
+    await panel
+      .locator('#model-picker optgroup[label="openai (live)"] option[value="openai/gpt-4o-mini"]')
+      .waitFor({
+        state: 'attached',
+      });
     await panel.locator('#model-picker').selectOption('openai/gpt-4o-mini');
     await panel.locator('#add-model').click();
     const added = panel.locator('section.column[data-column="openai/gpt-4o-mini"]');
@@ -369,9 +385,28 @@ export async function runE2E({ bin, vsix, artifacts, theme, log }: E2EOptions): 
       .locator('section.column[data-column="openai/gpt-4o-mini"][data-status="done"]')
       .waitFor({ timeout: 60_000 });
     assert.equal(await panel.locator('section.column').count(), 4);
-    await shot('model-picker-added');
+    assert.equal(await text(added.locator('.badge.mode')), 'live');
+    assert.match(
+      await text(panel.locator('[data-total="live"]')),
+      /^\$0\.\d+$/,
+      'live spend is its own figure',
+    );
+    await page
+      .locator('.statusbar-item', { hasText: /\$0\.\d+ live · \$0\.\d+ simulated/ })
+      .first()
+      .waitFor();
+    // Four columns scroll sideways inside the panel; a folded column gives the others its room.
+    await panel.locator('#collapse-ollama\\/llama3\\.2').click();
+    const folded = panel.locator('section.column.collapsed[data-column="ollama/llama3.2"]');
+    await folded.waitFor();
+    assert.ok(((await folded.boundingBox())?.width ?? 999) < 60, 'a folded column is a narrow strip');
+    await shot('model-picker-live-column-and-folded');
+    await panel.locator('#collapse-ollama\\/llama3\\.2').click();
+    await folded.waitFor({ state: 'detached' });
     await panel.locator('#remove-openai\\/gpt-4o-mini').click();
     await added.waitFor({ state: 'detached' });
+    await runCommand(page, 'Switchyard: Clear API Key');
+    await pick(page, 'openai');
 
     // 12. A diff between two answers.
     await panel.locator('#diff summary').click();

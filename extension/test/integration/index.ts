@@ -213,7 +213,9 @@ test('the cursor on an empty prompt heading compares nothing (and says so) inste
   const uri = vscode.Uri.joinPath(workspaceRoot(), 'prompts', 'edge.switchyard.md');
   const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
   const before = compare.state.current?.runId;
-  editor.selection = new vscode.Selection(5, 0, 5, 0);
+  const empty = editor.document.getText().split(/\r?\n/).indexOf('## Empty');
+  assert.ok(empty > 0, 'the fixture has an empty heading');
+  editor.selection = new vscode.Selection(empty, 0, empty, 0);
   const run = await vscode.commands.executeCommand<RunState | undefined>('switchyard.compare', {
     reveal: false,
   });
