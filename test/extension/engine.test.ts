@@ -2,6 +2,7 @@ import { RealClock } from '@switchyard/core';
 import { createSimulator, ZERO_LATENCY } from '@switchyard/core/faults';
 import { describe, expect, it } from 'vitest';
 import {
+  type CompareRequest,
   type CompareSettings,
   DEFAULT_MODELS,
   planColumns,
@@ -41,6 +42,22 @@ const settings: CompareSettings = {
   baseURLs: {},
   maxOutputTokens: 48,
 };
+
+/** A comparison against the simulator, no keys: the default models unless `ids` names others. */
+function compareSimulated(options: Partial<CompareRequest> & { ids?: string[] }) {
+  const { ids, ...request } = options;
+  const { columns, models } = planColumns(ids, settings, {});
+  return runComparison({
+    columns,
+    models,
+    settings,
+    fallback: false,
+    keys: {},
+    seed: 1,
+    prompt: { title: 't', text: 'Hi' },
+    ...request,
+  });
+}
 
 describe('compare engine (simulator, no keys)', () => {
   it('plans one simulated column per model when no key is set', () => {
@@ -86,15 +103,8 @@ describe('compare engine (simulator, no keys)', () => {
   });
 
   it('by default a failing column shows its own error and no other model’s answer', async () => {
-    const { columns, models } = planColumns(undefined, settings, {});
-    const results = await runComparison({
-      columns,
-      models,
-      settings,
-      fallback: false,
-      keys: {},
+    const results = await compareSimulated({
       seed: 11,
-      prompt: { title: 't', text: 'Name three rivers.' },
       chaos: { fault: 'service_unavailable', provider: 'openai', rate: 1 },
     });
     expect(results.map((r) => r.status)).toEqual(['failed', 'done', 'done']);
@@ -136,15 +146,10 @@ describe('compare engine (simulator, no keys)', () => {
   });
 
   it('when everything fails, each column shows its own model’s error, not the last fallback’s', async () => {
-    const { columns, models } = planColumns(undefined, settings, {});
-    const results = await runComparison({
-      columns,
-      models,
+    const results = await compareSimulated({
       settings: { ...settings, maxAttempts: 1 },
       fallback: true,
-      keys: {},
       seed: 12,
-      prompt: { title: 't', text: 'Hi' },
       chaos: { fault: 'service_unavailable', provider: 'all', rate: 1 },
     });
     expect(results.map((r) => r.status)).toEqual(['failed', 'failed', 'failed']);
@@ -157,15 +162,9 @@ describe('compare engine (simulator, no keys)', () => {
   });
 
   it('a model that does not exist fails with its own 404', async () => {
-    const { columns, models } = planColumns(['openai/gpt-9-nonexistent', 'ollama/llama3.2'], settings, {});
-    const [missing, other] = await runComparison({
-      columns,
-      models,
-      settings,
-      fallback: false,
-      keys: {},
+    const [missing, other] = await compareSimulated({
+      ids: ['openai/gpt-9-nonexistent', 'ollama/llama3.2'],
       seed: 2,
-      prompt: { title: 't', text: 'Hi' },
     });
     expect(missing).toMatchObject({
       status: 'failed',
@@ -192,35 +191,21 @@ describe('compare engine (simulator, no keys)', () => {
       prompt: { title: 't', text: 'Hi', system: 'Be brief.', temperature: 0.2, maxOutputTokens: 40 },
     });
     expect(results.map((r) => r.status)).toEqual(['done', 'done']);
-    const sent = (model: string) => live.bodies.find((b) => b.model === model)!;
-    expect(sent('gpt-4o')).toMatchObject({
-      messages: [
-        { role: 'system', content: 'Answer in French.' },
-        { role: 'user', content: 'Hi' },
-      ],
-      temperature: 0.9,
-    });
-    expect(sent('gpt-4o').max_completion_tokens ?? sent('gpt-4o').max_tokens).toBe(5);
+    // What each model was sent: its column's own parameters, or the prompt's.
+    const sent = (model: string) => {
+      const body = live.bodies.find((b) => b.model === model)!;
+      const messages = body.messages as Array<{ content: string }>;
+      return [messages[0]?.content, body.temperature, body.max_completion_tokens ?? body.max_tokens];
+    };
+    expect(sent('gpt-4o')).toEqual(['Answer in French.', 0.9, 5]);
+    expect(sent('gpt-4.1')).toEqual(['Be brief.', 0.2, 40]);
     expect(results[1]!.outputTokens).toBeLessThanOrEqual(5);
-    expect(sent('gpt-4.1')).toMatchObject({
-      messages: [
-        { role: 'system', content: 'Be brief.' },
-        { role: 'user', content: 'Hi' },
-      ],
-      temperature: 0.2,
-    });
-    expect(sent('gpt-4.1').max_completion_tokens ?? sent('gpt-4.1').max_tokens).toBe(40);
   });
 
   it('streams three columns and shows the fallback path of a provider made to fail (fallback on)', async () => {
-    const { columns, models } = planColumns(undefined, settings, {});
     const deltas = new Map<string, number>();
-    const results = await runComparison({
-      columns,
-      models,
-      settings,
+    const results = await compareSimulated({
       fallback: true,
-      keys: {},
       seed: 11,
       prompt: { title: 't', text: 'Name three rivers.' },
       chaos: { fault: 'service_unavailable', provider: 'openai', rate: 1 },
@@ -249,16 +234,9 @@ describe('compare engine (simulator, no keys)', () => {
   });
 
   it('cancels a column through its own signal without touching the others', async () => {
-    const { columns, models } = planColumns(undefined, settings, {});
     const controller = new AbortController();
-    const results = await runComparison({
-      columns,
-      models,
-      settings,
-      fallback: false,
-      keys: {},
+    const results = await compareSimulated({
       seed: 5,
-      prompt: { title: 't', text: 'Hello' },
       columnSignal: (c) => (c === 'anthropic/claude-sonnet-4-6' ? controller.signal : undefined),
       onStart: (c) => {
         if (c === 'anthropic/claude-sonnet-4-6') setTimeout(() => controller.abort(), 20);

@@ -12,15 +12,13 @@ import { createSimulator, SIMULATED_API_KEY } from '@switchyard/core/faults';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { failureLabel } from '../shared/format.ts';
-import type { Catalogue, CatalogueEntry, ProviderName } from '../shared/protocol.ts';
+import {
+  type Catalogue,
+  type CatalogueEntry,
+  PROVIDER_LABELS,
+  type ProviderName,
+} from '../shared/protocol.ts';
 import { type CompareSettings, isSimulated, type ProviderKeys, SIMULATOR_ORIGIN } from './engine.ts';
-
-const LABELS: Record<ProviderName, string> = {
-  openai: 'OpenAI',
-  anthropic: 'Anthropic',
-  ollama: 'Ollama',
-  'openai-compatible': 'OpenAI-compatible',
-};
 
 /**
  * OpenAI's /v1/models lists every model of the account: embeddings, speech, images, moderation… A
@@ -64,7 +62,9 @@ export async function loadCatalogue(
       if (!simulated) {
         const baseURL = settings.baseURLs[provider];
         if (provider === 'openai-compatible' && !baseURL) {
-          notes.push(`${LABELS[provider]}: no endpoint set (switchyard.providers.openai-compatible.baseURL)`);
+          notes.push(
+            `${PROVIDER_LABELS[provider]}: no endpoint set (switchyard.providers.openai-compatible.baseURL)`,
+          );
           return [];
         }
         try {
@@ -77,7 +77,7 @@ export async function loadCatalogue(
           return entries(provider, ids, 'live');
         } catch (error) {
           notes.push(
-            `${LABELS[provider]}: the live model list failed (${failureText(error)}); showing the simulator's`,
+            `${PROVIDER_LABELS[provider]}: the live model list failed (${failureText(error)}); showing the simulator's`,
           );
         }
       }

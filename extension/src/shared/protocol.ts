@@ -12,6 +12,12 @@ export const PROTOCOL_VERSION = 2;
 
 export const PROVIDER_NAMES = ['openai', 'anthropic', 'ollama', 'openai-compatible'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
+export const PROVIDER_LABELS: Record<ProviderName, string> = {
+  openai: 'OpenAI',
+  anthropic: 'Anthropic',
+  ollama: 'Ollama',
+  'openai-compatible': 'OpenAI-compatible',
+};
 
 /** A column's own request parameters, over the prompt's; kept with the comparison (history, saved files). */
 export interface ColumnParams {
