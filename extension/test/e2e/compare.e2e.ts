@@ -508,6 +508,7 @@ export async function runE2E({ bin, vsix, artifacts, theme, log }: E2EOptions): 
     await runCommand(page, 'Test: Run All Tests');
     const report = await reportFrame(page, /openai-outage/);
     assert.match(await text(report.locator('body')), /openai-outage/);
+    await accessible(report, 'the scenario report');
     const colours = await report.evaluate(() => {
       const body = getComputedStyle(document.body);
       const card = document.querySelector('.card');
@@ -532,7 +533,6 @@ export async function runE2E({ bin, vsix, artifacts, theme, log }: E2EOptions): 
         `a light report in a light theme: ${JSON.stringify(colours)}`,
       );
     await shot('scenario-report');
-    await accessible(report, 'the scenario report');
 
     // 17. The failed hypothesis: expected vs actual, as a diff in the test peek at the hypothesis's line.
     const failedRow = tree.locator('.monaco-list-row', { hasText: 'deliberately-failing' });

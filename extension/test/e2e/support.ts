@@ -27,6 +27,17 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   await input.fill(`>${title}`);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
   await page.keyboard.press('Enter');
+  // The palette closes (or gives way to the command's own input). On a loaded machine an Enter can be
+  // lost while focus settles: press it again rather than wait for an input that never comes.
+  for (let i = 0; i < 20; i++) {
+    const still =
+      (await input.isVisible().catch(() => false)) &&
+      (await input.inputValue().catch(() => '')) === `>${title}`;
+    if (!still) return;
+    if (i === 10) await page.keyboard.press('Enter');
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`the command palette did not run "${title}"`);
 }
 
 /** Picks an item of the open quick pick as a user does: types its label, Enter on the best match. */
