@@ -60,7 +60,11 @@ export function attemptViews(trace: Pick<DecisionTrace, 'attempts'>): AttemptVie
   }));
 }
 
-/** HTTP reason phrases for the statuses providers answer with (the chip reads `✗ 503 service unavailable`). */
+/**
+ * HTTP reason phrases for the statuses providers answer with (the chip reads `✗ 503 service unavailable`).
+ * Hand-written: node:http's STATUS_CODES is not in the webview's browser bundle, and 529 (Anthropic's
+ * "overloaded") is in no standard table.
+ */
 const HTTP_REASONS: Record<number, string> = {
   400: 'bad request',
   401: 'unauthorized',
