@@ -61,6 +61,8 @@ const nodeOptions: esbuild.BuildOptions = {
   format: 'cjs',
   target: 'node20',
   external: ['vscode'],
+  // jsonc-parser's main entry is a UMD wrapper whose require() calls esbuild cannot follow.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   define: { 'import.meta.url': '__syMetaUrl', 'import.meta.dirname': '__dirname' },
   banner: { js: nodeBanner },
   plugins: [coreMetaUrl],

@@ -7,15 +7,16 @@
  *   3. the same suite inside code-server (installed on demand into
  *      ${XDG_CACHE_HOME:-$HOME/.cache}/switchyard/code-server);
  *   4. the UI end-to-end test: the packaged .vsix installed into code-server, driven by Playwright
- *      in Debian's Chromium, screenshots in reports/test-artifacts/.
+ *      in Debian's Chromium, once in a dark and once in a light theme; axe-core checks both webviews;
+ *      screenshots in reports/test-artifacts/extension/.
  *
- * Options: --skip-build, --only=electron|integration|e2e
+ * Options: --skip-build, --only=electron|integration|e2e, --theme=dark|light (default both)
  */
 import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { runE2E } from '../test/e2e/compare.e2e.ts';
+import { runE2E, THEMES, type Theme } from '../test/e2e/compare.e2e.ts';
 import { runIntegrationInCodeServer } from '../test/integration-code-server.ts';
 import { runElectron } from '../test/run-electron.ts';
 import { ensureCodeServer } from './code-server.ts';
@@ -65,15 +66,29 @@ if (want('integration') && bin) {
   });
 }
 
+const themeArg = process.argv.find((a) => a.startsWith('--theme='))?.slice('--theme='.length);
+const themes = (themeArg ? themeArg.split(',') : Object.keys(THEMES)) as Theme[];
 if (want('e2e') && bin) {
-  console.log('› UI end-to-end in code-server + Playwright + Chromium');
+  await rm(artifacts, { recursive: true, force: true });
   await mkdir(artifacts, { recursive: true });
-  try {
-    await runE2E({ bin, vsix, artifacts, log: console.log });
-    results.push({ suite: 'e2e (code-server UI)', status: 'passed', note: `screenshots in ${artifacts}` });
-  } catch (error) {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    results.push({ suite: 'e2e (code-server UI)', status: 'failed', note: `screenshots in ${artifacts}` });
+  for (const theme of themes) {
+    console.log(`› UI end-to-end in code-server + Playwright + Chromium, ${theme} theme`);
+    const t = Date.now();
+    try {
+      await runE2E({ bin, vsix, artifacts, theme, log: console.log });
+      results.push({
+        suite: `e2e (code-server UI, ${theme})`,
+        status: 'passed',
+        note: `${Math.round((Date.now() - t) / 1000)} s, screenshots in ${artifacts}`,
+      });
+    } catch (error) {
+      console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+      results.push({
+        suite: `e2e (code-server UI, ${theme})`,
+        status: 'failed',
+        note: `screenshots in ${artifacts}`,
+      });
+    }
   }
 }
 

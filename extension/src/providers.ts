@@ -2,14 +2,7 @@
 import * as vscode from 'vscode';
 import { isSimulated } from './compare/engine.ts';
 import { KEYED_PROVIDERS, type Keys, readSettings } from './config.ts';
-import type { ProviderName } from './shared/protocol.ts';
-
-const LABELS: Record<ProviderName, string> = {
-  openai: 'OpenAI',
-  anthropic: 'Anthropic',
-  ollama: 'Ollama',
-  'openai-compatible': 'OpenAI-compatible',
-};
+import { PROVIDER_LABELS, type ProviderName } from './shared/protocol.ts';
 
 type Node =
   | { kind: 'provider'; provider: ProviderName; simulated: boolean; hasKey: boolean; models: string[] }
@@ -37,7 +30,10 @@ export class ProvidersTree implements vscode.TreeDataProvider<Node>, vscode.Disp
       item.contextValue = 'model';
       return item;
     }
-    const item = new vscode.TreeItem(LABELS[node.provider], vscode.TreeItemCollapsibleState.Expanded);
+    const item = new vscode.TreeItem(
+      PROVIDER_LABELS[node.provider],
+      vscode.TreeItemCollapsibleState.Expanded,
+    );
     const keyed = (KEYED_PROVIDERS as readonly string[]).includes(node.provider);
     item.description = node.simulated
       ? keyed && !node.hasKey

@@ -1,10 +1,18 @@
 /**
  * The scenario report in a webview. The report is self-contained (uPlot inlined) and carries its own
- * Content-Security-Policy allowing exactly its scripts by hash and no network, so it is shown as it is.
+ * Content-Security-Policy allowing exactly its scripts by hash and no network; it is shown with its
+ * own colours in the VS Code theme's kind (reportHtml.ts), and shown again when the theme changes.
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
+import { reportForWebview, type ThemeKind } from './reportHtml.ts';
+
+export function themeKind(theme: vscode.ColorTheme = vscode.window.activeColorTheme): ThemeKind {
+  return theme.kind === vscode.ColorThemeKind.Light || theme.kind === vscode.ColorThemeKind.HighContrastLight
+    ? 'light'
+    : 'dark';
+}
 
 export const REPORT_VIEW_TYPE = 'switchyard.report';
 
@@ -15,16 +23,21 @@ export class ReportPanel implements vscode.Disposable {
   readonly extensionUri: vscode.Uri;
   readonly log: vscode.LogOutputChannel;
 
+  readonly #themeWatch: vscode.Disposable;
+
   constructor(extensionUri: vscode.Uri, log: vscode.LogOutputChannel) {
     this.extensionUri = extensionUri;
     this.log = log;
+    this.#themeWatch = vscode.window.onDidChangeActiveColorTheme(() => {
+      if (this.#panel && this.#path) void this.show(this.#path, undefined, false);
+    });
   }
 
   get path(): string | undefined {
     return this.#path;
   }
 
-  async show(path: string, panel?: vscode.WebviewPanel): Promise<void> {
+  async show(path: string, panel?: vscode.WebviewPanel, reveal = true): Promise<void> {
     let html: string;
     try {
       html = await readFile(path, 'utf8');
@@ -34,13 +47,7 @@ export class ReportPanel implements vscode.Disposable {
       void vscode.window.showErrorMessage(`Switchyard: cannot open the report ${path} (${why})`);
       return;
     }
-    if (!/http-equiv="Content-Security-Policy"/i.test(html)) {
-      // Never show a document without a policy: fall back to one that runs nothing.
-      html = html.replace(
-        /<head>/i,
-        `<head><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
-      );
-    }
+    html = reportForWebview(html, themeKind());
     if (panel) {
       this.#panel?.dispose();
       this.#panel = panel;
@@ -61,7 +68,7 @@ export class ReportPanel implements vscode.Disposable {
     this.#path = path;
     this.#panel.title = `Report: ${basename(path, '.html')}`;
     this.#panel.webview.html = html;
-    this.#panel.reveal(undefined, false);
+    if (reveal) this.#panel.reveal(undefined, false);
   }
 
   #wire(panel: vscode.WebviewPanel): void {
@@ -73,6 +80,7 @@ export class ReportPanel implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.#themeWatch.dispose();
     this.#panel?.dispose();
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isPromptFileName, parsePromptFile } from '../../extension/src/shared/promptFile.ts';
+import { isPromptFileName, parsePromptFile, promptAtLine } from '../../extension/src/shared/promptFile.ts';
 
-describe('prompt files (*.prompt.md)', () => {
+describe('prompt files (*.switchyard.md, and the older *.prompt.md)', () => {
   it('reads the front matter and one prompt per level-2 heading, with the lens line', () => {
     const file = parsePromptFile(
       [
@@ -70,8 +70,53 @@ describe('prompt files (*.prompt.md)', () => {
     expect(parsePromptFile('---\nmodels: [a]\nHi').issues[0]?.message).toMatch(/never ends/);
   });
 
-  it('recognises prompt file names', () => {
+  it('recognises prompt file names: the new suffix (no clash with Copilot’s *.prompt.md) and the old one', () => {
+    expect(isPromptFileName('/a/b/rivers.switchyard.md')).toBe(true);
     expect(isPromptFileName('/a/b/Rivers.prompt.md')).toBe(true);
     expect(isPromptFileName('/a/b/README.md')).toBe(false);
+    expect(isPromptFileName('/a/b/switchyard.md')).toBe(false);
+    expect(parsePromptFile('Hello', '/x/tcp.switchyard.md').prompts[0]?.title).toBe('tcp');
+  });
+
+  it('the cursor picks the prompt of its own section; an empty section is said, never another prompt run', () => {
+    const file = parsePromptFile(
+      ['---', 'models: [openai/gpt-4.1]', '---', '## Empty', '', '## Real', 'Text', '## Also empty', ''].join(
+        '\n',
+      ),
+    );
+    expect(file.sections).toEqual([
+      { title: 'Empty', line: 3 },
+      { title: 'Real', line: 5, promptIndex: 0 },
+      { title: 'Also empty', line: 7 },
+    ]);
+    expect(promptAtLine(file, 3)).toEqual({ kind: 'empty', title: 'Empty', line: 3 });
+    expect(promptAtLine(file, 4)).toEqual({ kind: 'empty', title: 'Empty', line: 3 });
+    expect(promptAtLine(file, 6)).toMatchObject({ kind: 'prompt', prompt: { title: 'Real' } });
+    expect(promptAtLine(file, 8)).toEqual({ kind: 'empty', title: 'Also empty', line: 7 });
+    // Above the first heading with one prompt in the file: that one.
+    expect(promptAtLine(file, 1)).toMatchObject({ kind: 'prompt', prompt: { title: 'Real' } });
+    const two = parsePromptFile('---\ntitle: x\n---\n## A\na\n## B\nb\n');
+    expect(promptAtLine(two, 0)).toEqual({ kind: 'choose' });
+    expect(promptAtLine(parsePromptFile('Just one prompt.'), 0)).toMatchObject({ kind: 'prompt' });
+    expect(promptAtLine(parsePromptFile(''), 0)).toEqual({ kind: 'none' });
+  });
+
+  it('locates each model id and the chaos fault in the front matter (for diagnostics and quick fixes)', () => {
+    const file = parsePromptFile(
+      [
+        '---',
+        'models: [gpt-4.1, "anthropic/claude-sonet-4-6"]',
+        'chaos: { fault: rate_limt }',
+        '---',
+        'Hi',
+      ].join('\n'),
+    );
+    expect(file.refs.models).toEqual([
+      { value: 'gpt-4.1', line: 1, column: 9, endColumn: 16 },
+      { value: 'anthropic/claude-sonet-4-6', line: 1, column: 19, endColumn: 45 },
+    ]);
+    expect(file.refs.fault).toEqual({ value: 'rate_limt', line: 2, column: 16, endColumn: 25 });
+    const block = parsePromptFile(['---', 'models:', '  - openai/gpt-4.1', '---', 'Hi'].join('\n'));
+    expect(block.refs.models).toEqual([{ value: 'openai/gpt-4.1', line: 2, column: 4, endColumn: 18 }]);
   });
 });

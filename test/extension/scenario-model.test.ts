@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FAULT_IDS } from '@switchyard/core/faults';
 import { describe, expect, it } from 'vitest';
-import { crlf, looksLikeScenario, outlineScenario, verdicts } from '../../extension/src/scenarios/model.ts';
+import {
+  crlf,
+  explainUnknownFault,
+  looksLikeScenario,
+  outlineScenario,
+  verdicts,
+} from '../../extension/src/scenarios/model.ts';
 
 const fixture = join(
   import.meta.dirname,
@@ -65,5 +72,26 @@ describe('scenarios in the Testing view (no vscode)', () => {
       },
     ]);
     expect(crlf('a\nb\r\nc')).toBe('a\r\nb\r\nc');
+  });
+
+  it('a mistyped fault id: "did you mean", on the value itself (where the quick fix replaces it)', () => {
+    const text = readFileSync(fixture, 'utf8').replace(
+      'fault: service_unavailable',
+      'fault: servce_unavailable',
+    );
+    const result = outlineScenario(text, fixture);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const [issue] = result.issues.filter((i) => /faults\[0\]\.fault/.test(i.message));
+    expect(issue?.message).toMatch(/Invalid option: expected one of/);
+    const explained = explainUnknownFault(issue!, text, FAULT_IDS);
+    const line = text.split('\n')[explained.line]!;
+    expect(line.slice(explained.column, explained.endColumn)).toBe('servce_unavailable');
+    expect(explained).toMatchObject({
+      code: 'unknown-fault',
+      message: 'faults[0].fault: unknown fault "servce_unavailable" — did you mean service_unavailable?',
+    });
+    const other = { file: fixture, line: 1, column: 0, message: 'seed: expected a number' };
+    expect(explainUnknownFault(other, text, FAULT_IDS)).toBe(other);
   });
 });

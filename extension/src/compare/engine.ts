@@ -25,11 +25,14 @@ import {
 import { attemptViews } from '../shared/format.ts';
 import {
   type ChaosProfile,
+  type ColumnError,
+  type ColumnParams,
   type ColumnSpec,
   type ColumnState,
   PROVIDER_NAMES,
   type PromptInfo,
   type ProviderName,
+  withParams,
 } from '../shared/protocol.ts';
 
 export interface ModelSetting {
@@ -46,6 +49,7 @@ export type SimulationMode = 'auto' | 'always' | 'never';
 export interface CompareSettings {
   models: ModelSetting[];
   simulation: SimulationMode;
+  /** The panel's fallback toggle starts from this (off: each column answers with its own model). */
   fallbackToOtherModels: boolean;
   /** Attempts per deployment, first one included. */
   maxAttempts: number;
@@ -73,36 +77,54 @@ export function isSimulated(provider: ProviderName, settings: CompareSettings, k
   return !keys[provider];
 }
 
-/** Resolves the ids to compare into columns; `provider/model` ids not in the settings are accepted as they are. */
+/**
+ * The model a column id names: one of the `switchyard.models` settings, or any `provider/model` id
+ * (a model the settings do not list yet); undefined when it is neither.
+ */
+export function resolveModel(
+  id: string,
+  settings: Pick<CompareSettings, 'models'>,
+): ModelSetting | undefined {
+  const known = settings.models.find((m) => m.id === id);
+  if (known) return known;
+  const [provider, ...rest] = id.split('/');
+  if (PROVIDER_NAMES.includes(provider as ProviderName) && rest.length > 0 && rest.join('/').trim())
+    return { id, provider: provider as ProviderName, model: rest.join('/') };
+  return undefined;
+}
+
+export function unknownModelProblem(id: string): string {
+  return `unknown model "${id}": pick one from the catalogue, add it to switchyard.models, or write it as provider/model`;
+}
+
+/** Resolves the ids to compare into columns (with their own parameters, when given). */
 export function planColumns(
   ids: readonly string[] | undefined,
   settings: CompareSettings,
   keys: ProviderKeys,
+  params: Readonly<Record<string, ColumnParams | undefined>> = {},
 ): { columns: ColumnSpec[]; models: ModelSetting[]; problems: string[] } {
   const problems: string[] = [];
   const models: ModelSetting[] = [];
   for (const id of ids ?? settings.models.map((m) => m.id)) {
-    const known = settings.models.find((m) => m.id === id);
-    if (known) {
-      models.push(known);
-      continue;
-    }
-    const [provider, ...rest] = id.split('/');
-    if (PROVIDER_NAMES.includes(provider as ProviderName) && rest.length > 0) {
-      models.push({ id, provider: provider as ProviderName, model: rest.join('/') });
-    } else {
-      problems.push(`unknown model "${id}": add it to switchyard.models or write it as provider/model`);
-    }
+    const model = resolveModel(id, settings);
+    if (model) models.push(model);
+    else problems.push(unknownModelProblem(id));
   }
   const unique = models.filter((m, i) => models.findIndex((o) => o.id === m.id) === i);
   return {
     models: unique,
-    columns: unique.map((m) => ({
-      id: m.id,
-      provider: m.provider,
-      model: m.model,
-      simulated: isSimulated(m.provider, settings, keys),
-    })),
+    columns: unique.map((m) =>
+      withParams(
+        {
+          id: m.id,
+          provider: m.provider,
+          model: m.model,
+          simulated: isSimulated(m.provider, settings, keys),
+        },
+        params[m.id] ?? {},
+      ),
+    ),
     problems,
   };
 }
@@ -126,11 +148,16 @@ function simulatedBaseURL(provider: ProviderName): string {
     : SIMULATOR_ORIGIN;
 }
 
-/** The router config of one comparison: every model a deployment, every column its own route. */
+/**
+ * The router config of one comparison: every model a deployment, every column its own route. With
+ * `fallback` off (the default) a column's route holds its own model only, so it answers itself or
+ * fails with its own error; with it on, the other compared models follow as fallbacks.
+ */
 export function routerConfigFor(
   models: readonly ModelSetting[],
   columns: readonly ColumnSpec[],
   settings: CompareSettings,
+  fallback: boolean,
 ): RouterConfigInput {
   const deployments: DeploymentConfig[] = models.map((m) => {
     const simulated = columns.find((c) => c.id === m.id)?.simulated ?? true;
@@ -152,9 +179,9 @@ export function routerConfigFor(
     routes: models.map((m) => ({
       name: routeName(m.id),
       deployments: [m.id],
-      fallbacks: (
-        m.fallbacks ?? (settings.fallbackToOtherModels ? ids.filter((id) => id !== m.id) : [])
-      ).filter((id) => ids.includes(id)),
+      fallbacks: fallback
+        ? (m.fallbacks ?? ids.filter((id) => id !== m.id)).filter((id) => ids.includes(id))
+        : [],
     })),
     policies: {
       retry: {
@@ -188,6 +215,8 @@ export interface CompareRequest {
   only?: readonly string[];
   prompt: PromptInfo;
   chaos?: ChaosProfile;
+  /** Let the other compared models answer a failing column (the panel's toggle). */
+  fallback: boolean;
   settings: CompareSettings;
   keys: ProviderKeys;
   signal?: AbortSignal;
@@ -218,7 +247,7 @@ export async function runComparison(request: CompareRequest): Promise<ColumnStat
   });
   const router = new Router({
     clock,
-    config: routerConfigFor(request.models, request.columns, request.settings),
+    config: routerConfigFor(request.models, request.columns, request.settings, request.fallback),
     fetch: chaosFetch(chaos),
     env: {},
     secrets: (name) => (name === 'simulated' ? SIMULATED_API_KEY : request.keys[name as ProviderName]),
@@ -242,7 +271,11 @@ async function runColumn(
   const signals = [request.signal, request.columnSignal?.(column.id)].filter((s): s is AbortSignal => !!s);
   const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined;
   const { prompt } = request;
+  // The column's own parameters win over the prompt's (front matter), which win over the settings.
+  const system = column.params?.system ?? prompt.system;
+  const temperature = column.params?.temperature ?? prompt.temperature;
   const state: ColumnState = { spec: column, status: 'streaming', text: '', attempts: [] };
+  let finalError: ColumnError | undefined;
   request.onStart?.(column.id);
   const route = routeName(column.id);
   try {
@@ -250,11 +283,12 @@ async function runColumn(
       {
         model: route,
         messages: [
-          ...(prompt.system ? [{ role: 'system' as const, content: prompt.system }] : []),
+          ...(system ? [{ role: 'system' as const, content: system }] : []),
           { role: 'user' as const, content: prompt.text },
         ],
-        ...(prompt.temperature !== undefined ? { temperature: prompt.temperature } : {}),
-        maxOutputTokens: prompt.maxOutputTokens ?? request.settings.maxOutputTokens,
+        ...(temperature !== undefined ? { temperature } : {}),
+        maxOutputTokens:
+          column.params?.maxOutputTokens ?? prompt.maxOutputTokens ?? request.settings.maxOutputTokens,
         tags: ['vscode-compare'],
       },
       signal ? { signal } : {},
@@ -268,6 +302,7 @@ async function runColumn(
         Object.assign(state, {
           status: 'done',
           servedBy: r.deployment,
+          servedSimulated: request.columns.find((c) => c.id === r.deployment)?.simulated ?? column.simulated,
           latencyMs: r.latencyMs,
           ttftMs: r.ttftMs,
           inputTokens: r.usage.inputTokens,
@@ -278,12 +313,21 @@ async function runColumn(
       } else if (event.type === 'error') {
         const cancelled = event.error.kind === 'cancelled' || signal?.aborted;
         state.status = cancelled ? 'cancelled' : 'failed';
-        state.error = `${event.error.kind}: ${event.error.message}`;
+        finalError = {
+          deployment: event.error.deployment ?? column.id,
+          kind: cancelled ? 'cancelled' : event.error.kind,
+          ...(event.error.status !== undefined ? { status: event.error.status } : {}),
+          message: event.error.message,
+        };
       }
     }
   } catch (error) {
     state.status = signal?.aborted ? 'cancelled' : 'failed';
-    state.error = error instanceof Error ? error.message : String(error);
+    finalError = {
+      deployment: column.id,
+      kind: signal?.aborted ? 'cancelled' : 'error',
+      message: error instanceof Error ? error.message : String(error),
+    };
   }
   const trace = traces.get(route);
   if (trace) {
@@ -296,12 +340,34 @@ async function runColumn(
   }
   if (state.status === 'streaming') {
     state.status = 'failed';
-    state.error ??= 'the stream ended without an answer';
+    finalError ??= { deployment: column.id, kind: 'error', message: 'the stream ended without an answer' };
   }
+  // The column shows its own model's failure, never the last fallback's (a cancel is the cancel); a
+  // model that answered after a retry has no error to show.
+  const answered = state.status === 'done' && state.servedBy === column.id;
+  const own = state.status === 'cancelled' || answered ? undefined : trace && ownError(trace, column.id);
+  const error = own ?? (state.status === 'done' ? undefined : finalError);
+  if (error) state.error = error;
   request.log?.(
     `${column.id}${column.simulated ? ' (simulated)' : ''}: ${state.status}` +
-      `${state.servedBy ? ` via ${state.servedBy}` : ''}${state.error ? ` — ${state.error}` : ''}`,
+      `${state.servedBy ? ` via ${state.servedBy}` : ''}${error ? ` — ${error.kind}: ${error.message}` : ''}`,
   );
   request.onFinish?.(column.id, state);
   return state;
+}
+
+/** The last failure of the column's own model in its trace (its own error, whatever came after). */
+export function ownError(
+  trace: Pick<DecisionTrace, 'attempts'>,
+  deployment: string,
+): ColumnError | undefined {
+  const attempt = trace.attempts.findLast((a) => a.deployment === deployment && a.outcome === 'error');
+  if (!attempt) return undefined;
+  const message = attempt.error?.message;
+  return {
+    deployment,
+    kind: attempt.errorKind ?? 'error',
+    ...(attempt.status !== undefined ? { status: attempt.status } : {}),
+    message: typeof message === 'string' ? message : (attempt.errorKind ?? 'error'),
+  };
 }

@@ -4,6 +4,7 @@
  */
 import { ConfigError } from '@switchyard/core';
 import { type HypothesisResult, parseScenarioSpec, type RunJournal } from '@switchyard/core/scenarios';
+import { closestNames, didYouMean } from '../shared/names.ts';
 
 /** A router config sits next to scenarios in the same folder; only files with hypotheses are scenarios. */
 export function looksLikeScenario(text: string): boolean {
@@ -31,6 +32,35 @@ export interface LocatedIssue {
   line: number;
   column: number;
   message: string;
+  /** Where the flagged value ends on its line, when the problem is one value. */
+  endColumn?: number;
+  /** Set when a quick fix can replace the value (`unknown-fault`). */
+  code?: 'unknown-fault';
+}
+
+/**
+ * The loader reports a mistyped fault id as "Invalid option: expected one of …" with all 29 ids; say
+ * instead which value is unknown and the closest ids, on the value itself (the quick fix replaces it).
+ */
+export function explainUnknownFault(
+  issue: LocatedIssue,
+  text: string,
+  faultIds: readonly string[],
+): LocatedIssue {
+  const field = /^(faults\[\d+\]\.fault): /.exec(issue.message)?.[1];
+  if (!field) return issue;
+  const line = text.split(/\r?\n/)[issue.line] ?? '';
+  const token = /^(["']?)([^\s,"'{}[\]]+)\1/.exec(line.slice(issue.column));
+  if (!token || faultIds.includes(token[2]!)) return issue;
+  const value = token[2]!;
+  const start = issue.column + token[1]!.length;
+  return {
+    ...issue,
+    column: start,
+    endColumn: start + value.length,
+    code: 'unknown-fault',
+    message: `${field}: unknown fault "${value}"${didYouMean(closestNames(value, faultIds))}`,
+  };
 }
 
 export type OutlineResult = { ok: true; outline: ScenarioOutline } | { ok: false; issues: LocatedIssue[] };

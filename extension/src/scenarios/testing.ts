@@ -5,11 +5,13 @@
  * streamed to the run's output, and the HTML report is written and opened afterwards.
  */
 import { isAbsolute, join } from 'node:path';
+import { FAULT_IDS } from '@switchyard/core/faults';
 import { writeReports } from '@switchyard/core/reports';
 import { loadScenario, type RunJournal, runScenario } from '@switchyard/core/scenarios';
 import * as vscode from 'vscode';
 import {
   crlf,
+  explainUnknownFault,
   journalSummary,
   locatedIssues,
   looksLikeScenario,
@@ -165,7 +167,7 @@ export class ScenarioTests implements vscode.Disposable {
       return;
     }
     const result = outlineScenario(text, document.uri.fsPath);
-    this.#setDiagnostics(document.uri, result.ok ? [] : result.issues);
+    this.#setDiagnostics(document.uri, result.ok ? [] : result.issues, text);
     void this.#refreshFile(document.uri, text);
   }
 
@@ -178,21 +180,23 @@ export class ScenarioTests implements vscode.Disposable {
       await loadScenario(document.uri.fsPath);
       this.#setDiagnostics(document.uri, []);
     } catch (error) {
-      this.#setDiagnostics(document.uri, locatedIssues(error, document.uri.fsPath));
+      this.#setDiagnostics(document.uri, locatedIssues(error, document.uri.fsPath), document.getText());
     }
   }
 
-  #setDiagnostics(uri: vscode.Uri, issues: ReturnType<typeof locatedIssues>): void {
-    const diagnostics = issues.map((i) => {
-      const elsewhere = i.file !== uri.fsPath;
+  #setDiagnostics(uri: vscode.Uri, issues: ReturnType<typeof locatedIssues>, text?: string): void {
+    const diagnostics = issues.map((issue) => {
+      const elsewhere = issue.file !== uri.fsPath;
+      const i = !elsewhere && text !== undefined ? explainUnknownFault(issue, text, FAULT_IDS) : issue;
       const d = new vscode.Diagnostic(
         elsewhere
           ? new vscode.Range(0, 0, 0, 0)
-          : new vscode.Range(i.line, i.column, i.line, Number.MAX_SAFE_INTEGER),
+          : new vscode.Range(i.line, i.column, i.line, i.endColumn ?? Number.MAX_SAFE_INTEGER),
         elsewhere ? `${i.file}:${i.line + 1}:${i.column + 1} ${i.message}` : i.message,
         vscode.DiagnosticSeverity.Error,
       );
       d.source = 'switchyard';
+      if (i.code) d.code = i.code;
       return d;
     });
     this.#diagnostics.set(uri, diagnostics);

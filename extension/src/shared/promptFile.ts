@@ -1,5 +1,6 @@
 /**
- * Prompt files: Markdown named `*.prompt.md` with YAML front matter naming the models and the
+ * Prompt files: Markdown named `*.switchyard.md` (or the older `*.prompt.md`, which Copilot also
+ * claims for its own prompt files, still read) with YAML front matter naming the models and the
  * parameters of the comparison.
  *
  *   ---
@@ -19,7 +20,7 @@
  * headings is one prompt, its whole body. Every field is optional: models default to the
  * `switchyard.models` setting. Problems come back with their line, never as exceptions.
  */
-import { isMap, LineCounter, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { type ChaosProfile, isChaosProfile } from './protocol.ts';
 
 export interface PromptFileMeta {
@@ -46,22 +47,50 @@ export interface PromptFileIssue {
   message: string;
 }
 
+/** Where a value sits in the file (0-based), for diagnostics and quick fixes on it. */
+export interface ValueRef {
+  value: string;
+  line: number;
+  column: number;
+  endColumn: number;
+}
+
+/** A `##` heading and what it holds: a prompt, or nothing (an empty section is not a prompt). */
+export interface PromptSection {
+  title: string;
+  /** 0-based line of the heading. */
+  line: number;
+  /** Index into `prompts`, when the section has text. */
+  promptIndex?: number;
+}
+
 export interface PromptFile {
   meta: PromptFileMeta;
   prompts: PromptEntry[];
+  /** Every `##` section in order, empty ones included (empty when the file has no headings). */
+  sections: PromptSection[];
+  /** Where the front matter's model ids and chaos fault are written. */
+  refs: { models: ValueRef[]; fault?: ValueRef };
   issues: PromptFileIssue[];
 }
 
 const KNOWN_KEYS = new Set(['title', 'models', 'temperature', 'maxOutputTokens', 'system', 'chaos']);
 
+/** The suffix new prompt files get; `.prompt.md` (Copilot's too) is still read. */
+export const PROMPT_FILE_SUFFIX = '.switchyard.md';
+export const PROMPT_FILE_SUFFIXES = [PROMPT_FILE_SUFFIX, '.prompt.md'] as const;
+/** For `when` clauses and glob-less checks: either suffix, any case. */
+export const PROMPT_FILE_PATTERN = /\.(switchyard|prompt)\.md$/i;
+
 export function isPromptFileName(path: string): boolean {
-  return /\.prompt\.md$/i.test(path);
+  return PROMPT_FILE_PATTERN.test(path);
 }
 
-export function parsePromptFile(text: string, fileName = 'prompt.prompt.md'): PromptFile {
+export function parsePromptFile(text: string, fileName = `prompt${PROMPT_FILE_SUFFIX}`): PromptFile {
   const lines = text.split(/\r?\n/);
   const issues: PromptFileIssue[] = [];
   let meta: PromptFileMeta = {};
+  const refs: PromptFile['refs'] = { models: [] };
   let bodyStart = 0;
 
   if (lines[0]?.trim() === '---') {
@@ -74,12 +103,13 @@ export function parsePromptFile(text: string, fileName = 'prompt.prompt.md'): Pr
       });
       bodyStart = lines.length;
     } else {
-      meta = parseFrontMatter(lines.slice(1, end).join('\n'), 1, issues);
+      meta = parseFrontMatter(lines.slice(1, end).join('\n'), 1, issues, refs);
       bodyStart = end + 1;
     }
   }
 
   const prompts: PromptEntry[] = [];
+  const sections: PromptSection[] = [];
   const headings: number[] = [];
   let fenced = false;
   for (let i = bodyStart; i < lines.length; i++) {
@@ -92,7 +122,7 @@ export function parsePromptFile(text: string, fileName = 'prompt.prompt.md'): Pr
     const body = clean(bodyStart, lines.length);
     if (body) {
       const first = lines.findIndex((l, i) => i >= bodyStart && l.trim() !== '');
-      const title = meta.title ?? fileName.replace(/^.*[\\/]/, '').replace(/\.prompt\.md$/i, '');
+      const title = meta.title ?? fileName.replace(/^.*[\\/]/, '').replace(PROMPT_FILE_PATTERN, '');
       prompts.push({ index: 0, title, text: body, line: Math.max(0, first) });
     }
   } else {
@@ -100,9 +130,13 @@ export function parsePromptFile(text: string, fileName = 'prompt.prompt.md'): Pr
       const end = headings[index + 1] ?? lines.length;
       const title = lines[start]!.replace(/^##\s+/, '').trim();
       const body = clean(start + 1, end);
-      if (!body)
+      if (!body) {
         issues.push({ line: start, column: 0, message: `prompt "${title}" has no text under its heading` });
-      else prompts.push({ index: prompts.length, title, text: body, line: start });
+        sections.push({ title, line: start });
+      } else {
+        sections.push({ title, line: start, promptIndex: prompts.length });
+        prompts.push({ index: prompts.length, title, text: body, line: start });
+      }
     });
   }
   if (prompts.length === 0 && issues.length === 0)
@@ -111,10 +145,38 @@ export function parsePromptFile(text: string, fileName = 'prompt.prompt.md'): Pr
       column: 0,
       message: 'no prompt: write the prompt below the front matter',
     });
-  return { meta, prompts, issues };
+  return { meta, prompts, sections, refs, issues };
 }
 
-function parseFrontMatter(source: string, firstLine: number, issues: PromptFileIssue[]): PromptFileMeta {
+/** What the compare command runs for a cursor on `line`: the prompt of the section it is in. */
+export type PromptAtLine =
+  | { kind: 'prompt'; prompt: PromptEntry }
+  /** The cursor is in a section with no text: say so rather than run another prompt. */
+  | { kind: 'empty'; title: string; line: number }
+  /** Above the first heading, with several prompts in the file: ask which one. */
+  | { kind: 'choose' }
+  | { kind: 'none' };
+
+export function promptAtLine(file: PromptFile, line: number): PromptAtLine {
+  if (file.sections.length === 0) {
+    const only = file.prompts[0];
+    return only ? { kind: 'prompt', prompt: only } : { kind: 'none' };
+  }
+  const section = file.sections.findLast((s) => s.line <= line);
+  if (!section) {
+    if (file.prompts.length === 1) return { kind: 'prompt', prompt: file.prompts[0]! };
+    return file.prompts.length === 0 ? { kind: 'none' } : { kind: 'choose' };
+  }
+  if (section.promptIndex === undefined) return { kind: 'empty', title: section.title, line: section.line };
+  return { kind: 'prompt', prompt: file.prompts[section.promptIndex]! };
+}
+
+function parseFrontMatter(
+  source: string,
+  firstLine: number,
+  issues: PromptFileIssue[],
+  refs: PromptFile['refs'],
+): PromptFileMeta {
   const counter = new LineCounter();
   const doc = parseDocument(source, { lineCounter: counter, prettyErrors: false });
   const at = (offset: number | undefined) => {
@@ -147,9 +209,18 @@ function parseFrontMatter(source: string, firstLine: number, issues: PromptFileI
         else problem('expected text');
         break;
       case 'models':
-        if (Array.isArray(value) && value.length > 0 && value.every((m) => typeof m === 'string' && m.trim()))
+        if (
+          Array.isArray(value) &&
+          value.length > 0 &&
+          value.every((m) => typeof m === 'string' && m.trim())
+        ) {
           meta.models = value.map((m: string) => m.trim());
-        else
+          if (isSeq(node))
+            for (const item of node.items) {
+              const ref = valueRef(item, at);
+              if (ref) refs.models.push(ref);
+            }
+        } else
           problem(
             'expected a non-empty list of model ids, e.g. [openai/gpt-4.1, anthropic/claude-sonnet-4-6]',
           );
@@ -167,9 +238,24 @@ function parseFrontMatter(source: string, firstLine: number, issues: PromptFileI
           value && typeof value === 'object' ? { provider: 'all', rate: 1, ...(value as object) } : value;
         if (isChaosProfile(candidate)) meta.chaos = candidate;
         else problem('expected { fault: <fault id>, provider: all|openai|anthropic|ollama, rate: 0..1 }');
+        const fault = isMap(node) ? valueRef(node.get('fault', true), at) : undefined;
+        if (fault) refs.fault = fault;
         break;
       }
     }
   }
   return meta;
+}
+
+/** A scalar's text and where it is written (quotes excluded when there are any). */
+function valueRef(
+  node: unknown,
+  at: (offset: number | undefined) => { line: number; column: number },
+): ValueRef | undefined {
+  if (!isScalar(node) || typeof node.value !== 'string' || !node.range) return undefined;
+  const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' ? 1 : 0;
+  const start = at(node.range[0] + quoted);
+  const end = at(node.range[1] - quoted);
+  if (end.line !== start.line) return undefined;
+  return { value: node.value, line: start.line, column: start.column, endColumn: end.column };
 }

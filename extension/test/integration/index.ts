@@ -13,6 +13,7 @@ import { startChaosProxy, ZERO_LATENCY } from '@switchyard/core/faults';
 import * as vscode from 'vscode';
 import type { SwitchyardApi } from '../../src/extension.ts';
 import { formatUsd, timelineText } from '../../src/shared/format.ts';
+import type { RunState } from '../../src/shared/protocol.ts';
 
 const EXTENSION_ID = 'switchyard.switchyard-vscode';
 type Test = { name: string; fn: () => Promise<void> };
@@ -82,10 +83,10 @@ test('CodeLens above each prompt of a prompt file', async () => {
 test('compares a prompt file on three models (one per provider) against the simulator', async () => {
   const { lenses } = await api();
   const uri = vscode.Uri.joinPath(workspaceRoot(), 'prompts', 'rivers.prompt.md');
-  const run = await vscode.commands.executeCommand<import('../../src/shared/protocol.ts').RunState>(
-    'switchyard.compare',
-    { uri: uri.toString(), promptIndex: 0 },
-  );
+  const run = await vscode.commands.executeCommand<RunState>('switchyard.compare', {
+    uri: uri.toString(),
+    promptIndex: 0,
+  });
   assert.ok(run, 'the command resolves with the run');
   assert.deepEqual(
     run.columns.map((c) => [c.spec.id, c.spec.provider, c.spec.simulated, c.status]),
@@ -114,30 +115,48 @@ test('compares a prompt file on three models (one per provider) against the simu
   );
 });
 
-test('a column whose provider is made to fail shows its fallback path', async () => {
-  const run = await vscode.commands.executeCommand<import('../../src/shared/protocol.ts').RunState>(
-    'switchyard.compare',
-    {
-      text: 'Summarise TCP in one line.',
-      chaos: { fault: 'service_unavailable', provider: 'openai', rate: 1 },
-    },
-  );
-  const openai = run.columns[0]!;
-  assert.equal(openai.status, 'done');
-  assert.equal(openai.servedBy, 'anthropic/claude-sonnet-4-6');
+test('a column whose provider fails shows its own error; with the fallback toggle on, who answered instead', async () => {
+  const { compare } = await api();
+  const chaos = { fault: 'service_unavailable', provider: 'openai', rate: 1 };
+  const own = await vscode.commands.executeCommand<RunState>('switchyard.compare', {
+    text: 'Summarise TCP in one line.',
+    chaos,
+  });
+  assert.equal(own.fallback, false, 'each model answers for itself by default');
+  assert.equal(own.columns[0]!.status, 'failed');
+  assert.equal(own.columns[0]!.text, '');
   assert.deepEqual(
-    openai.attempts.map((a) => [a.deployment, a.outcome, a.status]),
-    [
-      ['openai/gpt-4.1', 'error', 503],
-      ['openai/gpt-4.1', 'error', 503],
-      ['anthropic/claude-sonnet-4-6', 'success', undefined],
-    ],
+    { ...own.columns[0]!.error, message: undefined },
+    { deployment: 'openai/gpt-4.1', kind: 'overloaded', status: 503, message: undefined },
   );
-  assert.match(
-    timelineText(openai.attempts),
-    /^openai\/gpt-4\.1 ✗ 503, waited .+ → ✗ 503 → anthropic\/claude-sonnet-4-6 ✓ /,
-  );
-  assert.equal(run.columns[1]!.servedBy, 'anthropic/claude-sonnet-4-6');
+  compare.setFallback(true);
+  try {
+    const run = await vscode.commands.executeCommand<RunState>('switchyard.compare', {
+      text: 'Summarise TCP in one line.',
+      chaos,
+    });
+    assert.equal(run.fallback, true);
+    const openai = run.columns[0]!;
+    assert.equal(openai.status, 'done');
+    assert.equal(openai.servedBy, 'anthropic/claude-sonnet-4-6');
+    assert.equal(openai.servedSimulated, true);
+    assert.equal(openai.error?.status, 503, 'its own error is kept');
+    assert.deepEqual(
+      openai.attempts.map((a) => [a.deployment, a.outcome, a.status]),
+      [
+        ['openai/gpt-4.1', 'error', 503],
+        ['openai/gpt-4.1', 'error', 503],
+        ['anthropic/claude-sonnet-4-6', 'success', undefined],
+      ],
+    );
+    assert.match(
+      timelineText(openai.attempts),
+      /^openai\/gpt-4\.1 ✗ 503 service unavailable → ↻ openai\/gpt-4\.1 after .+ ✗ 503 service unavailable → anthropic\/claude-sonnet-4-6 ✓ /,
+    );
+    assert.equal(run.columns[1]!.servedBy, 'anthropic/claude-sonnet-4-6');
+  } finally {
+    compare.setFallback(false);
+  }
 });
 
 test('exports the run as Markdown with metrics and paths', async () => {
@@ -148,16 +167,197 @@ test('exports the run as Markdown with metrics and paths', async () => {
   const text = doc.getText();
   assert.match(
     text,
-    /\| Model \| Status \| Served by \| Latency \| TTFT \| Tokens in\/out \| Cost \| Finish \| Marks \|/,
+    /\| Model \| Mode \| Status \| Served by \| Latency \| TTFT \| Tokens in\/out \| Cost \| Finish \| Marks \|/,
   );
-  assert.match(text, /- \*\*openai\/gpt-4\.1\*\*: openai\/gpt-4\.1 ✗ 503/);
+  assert.match(text, /- \*\*openai\/gpt-4\.1\*\*: openai\/gpt-4\.1 ✗ 503 service unavailable/);
+  assert.match(text, /\| \*\*Total\*\* \|/);
   await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
 });
 
 test('the session spend adds up every column', async () => {
   const { compare } = await api();
-  assert.ok(compare.sessionSpendUsd > 0);
-  assert.match(formatUsd(compare.sessionSpendUsd), /^\$0\.\d+$/);
+  assert.ok(compare.sessionSpend.simulatedUsd > 0);
+  assert.equal(compare.sessionSpend.liveUsd, 0);
+  assert.match(formatUsd(compare.sessionSpend.simulatedUsd), /^\$0\.\d+$/);
+});
+
+test('"New Prompt File" creates a real prompt file: CodeLens at once, the cursor on its first prompt', async () => {
+  const { lenses } = await api();
+  const uri = await vscode.commands.executeCommand<vscode.Uri>(
+    'switchyard.newPromptFile',
+    'prompts/it.switchyard.md',
+  );
+  assert.equal(uri.scheme, 'file');
+  assert.ok(existsSync(uri.fsPath), 'the file is on disk');
+  const editor = vscode.window.activeTextEditor;
+  assert.equal(editor?.document.uri.toString(), uri.toString());
+  const found = await until('its code lenses', async () => {
+    const l = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri);
+    return l && l.length >= 2 ? l : undefined;
+  });
+  assert.deepEqual(
+    found.map((l) => l.command?.title),
+    ['▶ Compare on 3 models', '▶ Compare on 3 models'],
+  );
+  // Compare inside it runs the prompt under the cursor, no input box.
+  const run = await vscode.commands.executeCommand<RunState>('switchyard.compare', { reveal: false });
+  assert.equal(run?.prompt.title, 'Circuit breakers');
+  assert.equal(run?.prompt.source?.uri, uri.toString());
+  assert.ok(lenses.lastHint(uri.toString(), 0));
+  await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  rmSync(uri.fsPath, { force: true });
+});
+
+test('the cursor on an empty prompt heading compares nothing (and says so) instead of another prompt', async () => {
+  const { compare } = await api();
+  const uri = vscode.Uri.joinPath(workspaceRoot(), 'prompts', 'edge.switchyard.md');
+  const editor = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+  const before = compare.state.current?.runId;
+  const empty = editor.document.getText().split(/\r?\n/).indexOf('## Empty');
+  assert.ok(empty > 0, 'the fixture has an empty heading');
+  editor.selection = new vscode.Selection(empty, 0, empty, 0);
+  const run = await vscode.commands.executeCommand<RunState | undefined>('switchyard.compare', {
+    reveal: false,
+  });
+  assert.equal(run, undefined);
+  assert.equal(compare.state.current?.runId, before, 'no run started');
+  await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+});
+
+test('unknown models and a mistyped fault are flagged at their value, with quick fixes, and the lens counts what runs', async () => {
+  const uri = vscode.Uri.joinPath(workspaceRoot(), 'prompts', 'edge.switchyard.md');
+  const document = await vscode.workspace.openTextDocument(uri);
+  await vscode.window.showTextDocument(document);
+  const flagged = await until('the three checks', () => {
+    const found = vscode.languages.getDiagnostics(uri).filter((d) => d.code !== undefined);
+    return found.length === 3 ? found : undefined;
+  });
+  const byCode = (code: string) => flagged.find((d) => d.code === code)!;
+  assert.equal(document.getText(byCode('unknown-model').range), 'gpt-4.1');
+  assert.equal(byCode('unknown-model').severity, vscode.DiagnosticSeverity.Error);
+  assert.equal(document.getText(byCode('model-not-in-catalogue').range), 'anthropic/claude-sonet-4-6');
+  assert.equal(document.getText(byCode('unknown-fault').range), 'rate_limt');
+  assert.match(byCode('unknown-fault').message, /did you mean rate_limit\?$/);
+  const fixes = async (d: vscode.Diagnostic) =>
+    (
+      (await vscode.commands.executeCommand<vscode.CodeAction[]>(
+        'vscode.executeCodeActionProvider',
+        uri,
+        d.range,
+        vscode.CodeActionKind.QuickFix.value,
+      )) ?? []
+    ).map((a) => a.title);
+  assert.ok((await fixes(byCode('unknown-model'))).includes('Replace with "openai/gpt-4.1"'));
+  assert.ok((await fixes(byCode('unknown-fault'))).includes('Replace with "rate_limit"'));
+  const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>(
+    'vscode.executeCodeLensProvider',
+    uri,
+  );
+  assert.equal(lenses[0]?.command?.title, '▶ Compare on 2 models (1 unknown left out: see Problems)');
+  await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+});
+
+test('a mistyped fault in a scenario file: "did you mean" on the value, and a quick fix', async () => {
+  const source = readFileSync(join(workspaceRoot().fsPath, 'scenarios', 'openai-outage.yaml'), 'utf8');
+  const file = join(workspaceRoot().fsPath, 'scenarios', 'typo.yaml');
+  writeFileSync(
+    file,
+    source
+      .replace('name: openai-outage', 'name: typo')
+      .replace('fault: service_unavailable', 'fault: servce_unavailable'),
+  );
+  try {
+    const uri = vscode.Uri.file(file);
+    const document = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(document);
+    const diagnostic = await until('the fault diagnostic', () =>
+      vscode.languages.getDiagnostics(uri).find((d) => d.code === 'unknown-fault'),
+    );
+    assert.equal(document.getText(diagnostic.range), 'servce_unavailable');
+    assert.equal(
+      diagnostic.message,
+      'faults[0].fault: unknown fault "servce_unavailable" — did you mean service_unavailable?',
+    );
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
+      'vscode.executeCodeActionProvider',
+      uri,
+      diagnostic.range,
+      vscode.CodeActionKind.QuickFix.value,
+    );
+    const fix = actions.find((a) => a.title === 'Replace with "service_unavailable"');
+    assert.ok(fix?.edit, 'the quick fix is offered');
+    await vscode.workspace.applyEdit(fix.edit);
+    await until('the fix clears the diagnostic', () =>
+      vscode.languages.getDiagnostics(uri).some((d) => d.code === 'unknown-fault') ? undefined : true,
+    );
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  } finally {
+    rmSync(file, { force: true });
+  }
+});
+
+test('per-column parameters are kept with the comparison: in reruns, in the saved file, and when it is opened again', async () => {
+  const { compare } = await api();
+  const run = await vscode.commands.executeCommand<RunState>('switchyard.compare', {
+    text: 'Name a river.',
+    title: 'River',
+    reveal: false,
+  });
+  compare.setParams('anthropic/claude-sonnet-4-6', {
+    maxOutputTokens: 5,
+    temperature: 0.9,
+    system: 'Answer in French.',
+  });
+  const column = await compare.rerun('anthropic/claude-sonnet-4-6');
+  const anthropic = column?.columns.find((c) => c.spec.id === 'anthropic/claude-sonnet-4-6');
+  assert.equal(column?.runId, run.runId, 'a column rerun stays in its run');
+  assert.deepEqual(anthropic?.spec.params, {
+    system: 'Answer in French.',
+    temperature: 0.9,
+    maxOutputTokens: 5,
+  });
+  assert.ok((anthropic?.outputTokens ?? 99) <= 5, `at most 5 tokens (${anthropic?.outputTokens})`);
+  assert.equal(anthropic?.finishReason, 'length');
+  const again = await compare.rerun();
+  assert.notEqual(again?.runId, run.runId);
+  assert.deepEqual(again?.columns[1]?.spec.params, {
+    system: 'Answer in French.',
+    temperature: 0.9,
+    maxOutputTokens: 5,
+  });
+  compare.label(again!.runId, 'french');
+  const target = vscode.Uri.joinPath(workspaceRoot(), 'comparisons', 'it.comparison.json');
+  const saved = await compare.save(target);
+  assert.equal(saved?.toString(), target.toString());
+  const reopened = await compare.open(target);
+  assert.equal(reopened?.label, 'french');
+  assert.deepEqual(
+    reopened?.columns.map((c) => [c.spec.id, c.spec.params, c.text]),
+    again?.columns.map((c) => [c.spec.id, c.spec.params, c.text]),
+  );
+  assert.ok(
+    compare.state.history.some((h) => h.label === 'french'),
+    'the history finds it by label',
+  );
+  // A broken file is refused with a located error, and nothing is lost from the panel.
+  writeFileSync(
+    target.fsPath,
+    readFileSync(target.fsPath, 'utf8').replace('"fallback": false', '"fallback": "no"'),
+  );
+  const current = compare.state.current?.runId;
+  assert.equal(await compare.open(target), undefined);
+  assert.equal(compare.state.current?.runId, current);
+  rmSync(target.fsPath, { force: true });
+});
+
+test('the model picker lists the simulator’s catalogue when no key is set', async () => {
+  const { catalogue } = await api();
+  const loaded = await catalogue.refresh();
+  assert.deepEqual(loaded.notes, []);
+  const ids = loaded.entries.map((e) => e.id);
+  for (const id of ['openai/gpt-4o-mini', 'anthropic/claude-opus-4-6', 'ollama/qwen2.5:7b'])
+    assert.ok(ids.includes(id), id);
+  assert.ok(loaded.entries.every((e) => e.source === 'simulator'));
 });
 
 test('scenario files are test items with one child per hypothesis at its line', async () => {
