@@ -939,9 +939,12 @@ export class Router {
     deployment: DeploymentConfig,
     result: ProviderResult,
   ): SwitchyardError | undefined {
-    if (result.finishReason !== 'stop' || result.toolCalls.length > 0) return undefined;
-    const problem =
-      result.text.trim() === ''
+    // The built-in adapters check the wire format; this catches a custom adapter's (defect 13 of issue 10).
+    const notText = typeof result.text !== 'string';
+    if (!notText && (result.finishReason !== 'stop' || result.toolCalls.length > 0)) return undefined;
+    const problem = notText
+      ? `an answer whose text is a ${typeof result.text}, not a string`
+      : result.text.trim() === ''
         ? 'an empty answer'
         : run.request.responseFormat === 'json' && !isJson(result.text)
           ? 'an answer that is not valid JSON although JSON mode was requested'

@@ -1,66 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../src/runtime/clock.ts';
-import type { RouterConfigInput } from '../../src/runtime/config/schema.ts';
 import { SwitchyardError } from '../../src/runtime/errors.ts';
-import { Router } from '../../src/runtime/router.ts';
-import type { DecisionTrace } from '../../src/runtime/trace/trace.ts';
-import type { StreamEvent } from '../../src/runtime/types.ts';
+import { ask, BACKUP, BIG, collect, deployment, KEY, PRIMARY, routerFixture } from './fixture.ts';
 import {
   badRequest,
   contextOverflow,
-  createStandIn,
   drive,
   rateLimited,
   serverError,
   unsupportedMaxTokens,
 } from './stand-in.ts';
 
-const clock = new VirtualClock();
-const standIn = createStandIn(clock);
-const KEY = 'sk-test-not-a-real-key';
-const env = { PRIMARY_KEY: KEY, BACKUP_KEY: KEY, BIG_KEY: KEY };
-
-// Origins (host:port) of the stand-in deployments. Fetch-spec "bad ports" are avoided.
-const PRIMARY = '127.0.0.1:4101';
-const BACKUP = '127.0.0.1:4102';
-const BIG = '127.0.0.1:4103';
-
-function deployment(id: string, origin: string, extra: Record<string, unknown> = {}) {
-  return {
-    id,
-    provider: 'openai-compatible' as const,
-    model: 'gpt-4.1',
-    baseURL: `http://${origin}/v1`,
-    apiKey: { env: id === 'big' ? 'BIG_KEY' : id === 'backup' ? 'BACKUP_KEY' : 'PRIMARY_KEY' },
-    ...extra,
-  };
-}
-
-function makeRouter(overrides: Partial<RouterConfigInput> = {}, random = () => 0.5) {
-  const traces: DecisionTrace[] = [];
-  const config: RouterConfigInput = {
-    deployments: [deployment('primary', PRIMARY), deployment('backup', BACKUP), deployment('big', BIG)],
-    routes: [{ name: 'chat', deployments: ['primary'], fallbacks: ['backup'] }],
-    policies: { retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1_000, retryAfterCapMs: 5_000 } },
-    ...overrides,
-  };
-  const router = new Router({
-    config,
-    clock,
-    env,
-    random,
-    fetch: standIn.fetch,
-    newId: () => `t${traces.length + 1}`,
-  });
-  router.onTrace((trace) => traces.push(trace));
-  return { router, traces };
-}
-
-const ask = {
-  model: 'chat',
-  messages: [{ role: 'user' as const, content: 'Say hello.' }],
-  maxOutputTokens: 50,
-};
+const { clock, standIn, makeRouter } = routerFixture();
 
 afterEach(() => standIn.reset());
 
@@ -476,9 +426,3 @@ describe('decision trace', () => {
     expect(standIn.calls[0]!.headers.get('authorization')).toBe(`Bearer ${KEY}`);
   });
 });
-
-async function collect(iterable: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
-  const out: StreamEvent[] = [];
-  for await (const event of iterable) out.push(event);
-  return out;
-}

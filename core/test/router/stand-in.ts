@@ -15,7 +15,9 @@ export type Step =
   | { kind: 'error'; status: number; body: Record<string, unknown>; headers?: Record<string, string> }
   | { kind: 'stall-body' }
   | { kind: 'stream'; chunks: string[]; cut?: boolean; stall?: boolean }
-  | { kind: 'delay-ok'; ms: number; text?: string };
+  | { kind: 'delay-ok'; ms: number; text?: string }
+  /** A 200 whose completion carries `content` as given (any JSON value) and `usage` as given (or none). */
+  | { kind: 'raw-ok'; content: unknown; usage?: unknown };
 
 export interface Call {
   origin: string;
@@ -95,6 +97,16 @@ async function respond(
     case 'delay-ok':
       await clock.sleep(step.ms, signal).catch(() => undefined);
       return Response.json(completion(step.text ?? 'late answer', undefined, 'stop', model));
+    case 'raw-ok': {
+      const { usage: _usage, ...answer } = completion('', undefined, 'stop', model);
+      const [choice] = answer.choices;
+      const body = {
+        ...answer,
+        choices: [{ ...choice, message: { ...choice!.message, content: step.content } }],
+        ...('usage' in step ? { usage: step.usage } : {}),
+      };
+      return Response.json(body);
+    }
     case 'error':
       return Response.json(step.body, { status: step.status, headers: step.headers ?? {} });
     case 'stall-body':

@@ -77,6 +77,16 @@ export class Attempt {
     });
   }
 
+  /** A 200 whose payload does not have the shape the wire format promises (e.g. `content: 42`). */
+  malformed(what: string): SwitchyardError {
+    return new SwitchyardError('malformed_response', {
+      message: `${this.info.provider}: ${what}`,
+      provider: this.info.provider,
+      deployment: this.info.deployment,
+      status: this.state.response?.status,
+    });
+  }
+
   async run<T>(call: () => Promise<T>): Promise<T> {
     try {
       return await abortable(
