@@ -97,6 +97,8 @@ interface RequestRun {
   /** Aborts on the caller's signal or the request's total deadline (deadline.signal). */
   signal: AbortSignal;
   attemptCount: number;
+  /** The route's own retry budget, else the router's (undefined: retries are not budgeted). */
+  retryBudget: RetryBudget | undefined;
 }
 
 const HEDGE_LOST = 'hedge lost to a faster attempt';
@@ -138,6 +140,9 @@ export class Router {
   readonly #adapters = new Map<string, ProviderAdapter>();
   readonly #deployments = new Map<string, DeploymentConfig>();
   readonly #retryBudget: RetryBudget | undefined;
+  /** Routes that set a retry.budget of their own count their requests and retries apart. */
+  readonly #routeRetryBudgets = new Map<string, RetryBudget>();
+  readonly #now = (): number => this.clock.now();
   readonly #roundRobin = new Map<string, number>();
   /** Parameters each deployment has rejected: learned once, rewritten on every later call. */
   readonly #learnedRewrites = new Map<string, Set<string>>();
@@ -159,6 +164,10 @@ export class Router {
     this.cache = new ResponseCache(this.store, this.clock, { ttlMs: this.config.cache.ttlMs });
     const retryBudget = this.config.policies.retry.budget;
     this.#retryBudget = retryBudget ? new RetryBudget(this.clock, retryBudget) : undefined;
+    for (const route of this.config.routes as RouteConfig[]) {
+      const own = route.policies?.retry?.budget;
+      if (own) this.#routeRetryBudgets.set(route.name, new RetryBudget(this.clock, own));
+    }
     for (const deployment of this.config.deployments) {
       this.#deployments.set(deployment.id, deployment);
       const custom = options.adapters?.[deployment.id];
@@ -430,7 +439,7 @@ export class Router {
         }
 
         const decision = retryDelayMs(error, tryNo, run.policies.retry, this.#random);
-        if (decision.action === 'retry' && this.#retryBudget && !this.#retryBudget.tryAcquireRetry()) {
+        if (decision.action === 'retry' && run.retryBudget && !run.retryBudget.tryAcquireRetry()) {
           run.trace.retryBudgetDenied++;
         } else if (decision.action === 'retry') {
           record.next = 'retry';
@@ -679,7 +688,9 @@ export class Router {
       const result = await this.#adapter(deployment).complete(run.request, {
         signal: deadline.signal,
         onResponseHeaders: () => deadline.headersReceived(),
+        onBodyChunk: () => deadline.bodyChunkReceived(),
         rewriteParams: params.rewriteParams,
+        now: this.#now,
       });
       record.ttftMs = this.clock.now() - record.startedAt;
       const cost = this.#costOf(deployment, result.usage);
@@ -729,6 +740,7 @@ export class Router {
           signal: deadline.signal,
           onResponseHeaders: () => deadline.headersReceived(),
           rewriteParams: params.rewriteParams,
+          now: this.#now,
         })
         [Symbol.asyncIterator]();
       const head: ProviderStreamEvent[] = [];
@@ -835,7 +847,8 @@ export class Router {
     const policies = mergePolicies(this.config.policies, route.policies);
     const now = this.clock.now();
     const deadline = new RequestDeadline(this.clock, policies.timeouts.totalMs, callerSignal);
-    this.#retryBudget?.recordRequest();
+    const retryBudget = this.#routeRetryBudgets.get(route.name) ?? this.#retryBudget;
+    retryBudget?.recordRequest();
     const trace: DecisionTrace = {
       id: this.#newId(),
       route: route.name,
@@ -862,6 +875,7 @@ export class Router {
       deadline,
       signal: deadline.signal,
       attemptCount: 0,
+      retryBudget,
     };
   }
 
@@ -1044,7 +1058,9 @@ function mergePolicies(global: PoliciesConfig, route: PolicyOverrides | undefine
   return {
     retry: { ...global.retry, ...route.retry },
     timeouts: { ...global.timeouts, ...route.timeouts },
-    breaker: { ...global.breaker, ...route.breaker },
+    // Kept per deployment and shared by all routes: a route cannot set its own (the schema says so).
+    breaker: global.breaker,
+    cooldown: global.cooldown,
     hedge: { ...global.hedge, ...route.hedge },
     streaming: { ...global.streaming, ...route.streaming },
     fallbackOn: route.fallbackOn ?? global.fallbackOn,

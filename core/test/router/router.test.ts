@@ -152,6 +152,23 @@ describe('deadlines', () => {
     expect(traces[0]!.attempts[0]!.errorKind).toBe('timeout');
   });
 
+  // Issue 10, defect 4: the body of a non-streamed answer has an idle deadline of its own.
+  it('cuts a non-streamed body idle for bodyIdleMs, but not one that keeps trickling', async () => {
+    const { router, traces } = makeRouter({
+      routes: [{ name: 'chat', deployments: ['primary'] }],
+      policies: { retry: { maxAttempts: 1 }, timeouts: { bodyIdleMs: 1_000, attemptMs: 60_000 } },
+    });
+    standIn.script(PRIMARY, { kind: 'trickle-ok', text: 'slowly but surely', pieces: 6, everyMs: 600 });
+    const started = clock.now();
+    expect((await drive(clock, router.complete(ask))).text).toBe('slowly but surely');
+    expect(clock.now() - started).toBe(3_000);
+    standIn.script(PRIMARY, { kind: 'stall-body' });
+    const error = (await drive(clock, router.complete(ask)).catch((e: unknown) => e)) as SwitchyardError;
+    expect(error).toMatchObject({ kind: 'timeout', timeoutPhase: 'body_idle' });
+    expect(traces[1]!.attempts[0]!.error).toMatchObject({ timeoutPhase: 'body_idle' });
+    expect(traces[1]!.attempts[0]!.endedAt - traces[1]!.attempts[0]!.startedAt).toBe(1_000);
+  });
+
   it('cuts a stream that stalls after its first token, and surfaces what was streamed', async () => {
     const { router } = makeRouter({
       routes: [{ name: 'chat', deployments: ['primary'], fallbacks: ['backup'] }],

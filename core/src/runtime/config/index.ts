@@ -4,6 +4,7 @@ export {
   loadRouterConfig,
   parseRouterConfig,
   parseYamlWithSchema,
+  type RouterConfigLoadOptions,
   resolveApiKey,
 } from './load.ts';
 export {

@@ -1,9 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, type ConfigIssue } from './errors.ts';
-import { yamlErrorIssues, zodIssuesToConfigIssues } from './locate.ts';
+import { priceFor } from '../cost/prices.ts';
+import { ConfigError, type ConfigIssue, formatConfigIssue } from './errors.ts';
+import { formatFieldPath, locateYamlPath, yamlErrorIssues, zodIssuesToConfigIssues } from './locate.ts';
 import { type DeploymentConfig, type RouterConfig, routerConfigSchema } from './schema.ts';
+
+type ParsedYaml = ReturnType<typeof parseYamlDocument>;
 
 /**
  * Parses YAML (or JSON, which the YAML parser reads too) into plain data, keeping the document and
@@ -34,7 +37,14 @@ export function parseYamlDocument(
  * ConfigError with file:line:column locations.
  */
 export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: string, schema: S): z.output<S> {
-  const { doc, lineCounter, data } = parseYamlDocument(text, file);
+  return validateYaml(parseYamlDocument(text, file), file, schema);
+}
+
+function validateYaml<S extends z.ZodType>(
+  { doc, lineCounter, data }: ParsedYaml,
+  file: string,
+  schema: S,
+): z.output<S> {
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   if (data === null || data === undefined) {
@@ -43,13 +53,51 @@ export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: str
   throw new ConfigError(zodIssuesToConfigIssues(result.error.issues, doc, lineCounter, file));
 }
 
-/** The router config in `text` (YAML or JSON), with defaults applied; `file` names it in errors. */
-export function parseRouterConfig(text: string, file: string): RouterConfig {
-  return parseYamlWithSchema(text, file, routerConfigSchema);
+export interface RouterConfigLoadOptions {
+  /**
+   * Where warnings go (a config that works but probably not as meant, e.g. a model with no price).
+   * Default: process.emitWarning, which Node prints on stderr.
+   */
+  onWarning?: (issue: ConfigIssue) => void;
+}
+
+function emitConfigWarning(issue: ConfigIssue): void {
+  process.emitWarning(formatConfigIssue(issue), { type: 'SwitchyardConfigWarning' });
+}
+
+/**
+ * The router config in `text` (YAML or JSON), with defaults applied; `file` names it in errors and
+ * warnings. A model missing from the price table (and given no price) is warned about: its calls
+ * cost $0 in every trace and report (with budgets configured it is an error, see the schema).
+ */
+export function parseRouterConfig(
+  text: string,
+  file: string,
+  options: RouterConfigLoadOptions = {},
+): RouterConfig {
+  const parsed = parseYamlDocument(text, file);
+  const config = validateYaml(parsed, file, routerConfigSchema);
+  const warn = options.onWarning ?? emitConfigWarning;
+  config.deployments.forEach((deployment, i) => {
+    if (deployment.price ?? priceFor(deployment.model, config.prices)) return;
+    const path = ['deployments', i, 'model'];
+    const { line, column } = locateYamlPath(parsed.doc, parsed.lineCounter, path);
+    warn({
+      file,
+      line,
+      column,
+      field: formatFieldPath(path),
+      message: `model "${deployment.model}" of deployment "${deployment.id}" has no price: its calls are counted as $0; give it a price (price: { input, output } on the deployment, or prices["${deployment.model}"])`,
+    });
+  });
+  return config;
 }
 
 /** Reads and parses a router config file; an unreadable file is a ConfigError too. */
-export async function loadRouterConfig(path: string): Promise<RouterConfig> {
+export async function loadRouterConfig(
+  path: string,
+  options: RouterConfigLoadOptions = {},
+): Promise<RouterConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -57,7 +105,7 @@ export async function loadRouterConfig(path: string): Promise<RouterConfig> {
     const message = `cannot read config: ${error instanceof Error ? error.message : String(error)}`;
     throw new ConfigError([{ file: path, line: 0, column: 0, field: '', message }], { cause: error });
   }
-  return parseRouterConfig(text, path);
+  return parseRouterConfig(text, path, options);
 }
 
 export interface ApiKeySources {

@@ -55,6 +55,7 @@ export class Attempt {
       signal: this.context.signal,
       response: this.state.response,
       secrets: this.info.secrets,
+      ...(this.context.now ? { nowMs: this.context.now() } : {}),
     };
   }
 

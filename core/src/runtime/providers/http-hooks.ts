@@ -45,8 +45,33 @@ export function createHookedFetch(options: AdapterOptions): typeof fetch {
       state.headersReported = true;
       state.context.onResponseHeaders?.(response.status, response.headers);
     }
-    return response;
+    const onBodyChunk = state.context.onBodyChunk;
+    return onBodyChunk && response.body ? reportingChunks(response, onBodyChunk) : response;
   };
+}
+
+/**
+ * The same response, its body passed through a stream that reports each chunk: the SDKs read a
+ * non-streamed body with one json()/text() call, so this is the only place a stalled body read can
+ * be seen chunk by chunk (the body-idle deadline).
+ */
+function reportingChunks(response: Response, onChunk: () => void): Response {
+  const body = response.body!.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        onChunk();
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  const reporting = new Response(body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  // The SDKs log the URL of what they read.
+  Object.defineProperty(reporting, 'url', { value: response.url });
+  return reporting;
 }
 
 /**
