@@ -376,6 +376,8 @@ export class Router {
       };
       yield { type: 'done', response };
     } catch (error) {
+      // Ended already: the failure is in the clean-up of a finished stream (the store), not the stream.
+      if (ended) throw error;
       // After the first token: surface the failure with what was streamed; never restart.
       ended = true;
       const failure = this.#asError(error, deployment);
