@@ -158,9 +158,10 @@ describe('deadlines', () => {
       routes: [{ name: 'chat', deployments: ['primary'] }],
       policies: { retry: { maxAttempts: 1 }, timeouts: { bodyIdleMs: 1_000, attemptMs: 60_000 } },
     });
-    standIn.script(PRIMARY, { kind: 'trickle-ok', text: 'slowly but surely', pieces: 6, everyMs: 600 });
+    const text = 'slowly — but surely ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓';
+    standIn.script(PRIMARY, { kind: 'trickle-ok', text, pieces: 6, everyMs: 600 });
     const started = clock.now();
-    expect((await drive(clock, router.complete(ask))).text).toBe('slowly but surely');
+    expect((await drive(clock, router.complete(ask))).text).toBe(text);
     expect(clock.now() - started).toBe(3_000);
     standIn.script(PRIMARY, { kind: 'stall-body' });
     const error = (await drive(clock, router.complete(ask)).catch((e: unknown) => e)) as SwitchyardError;

@@ -126,7 +126,10 @@ async function respond(
     case 'error':
       return Response.json(step.body, { status: step.status, headers: step.headers ?? {} });
     case 'trickle-ok': {
-      const json = JSON.stringify(completion(step.text ?? 'slowly but surely', undefined, 'stop', model));
+      // Sliced as bytes: a multi-byte character may straddle two chunks, as on a socket.
+      const json = encoder.encode(
+        JSON.stringify(completion(step.text ?? 'slowly but surely', undefined, 'stop', model)),
+      );
       const size = Math.ceil(json.length / step.pieces);
       let sent = 0;
       return new Response(
@@ -134,7 +137,7 @@ async function respond(
           async pull(controller) {
             if (sent > 0) await clock.sleep(step.everyMs, signal).catch(() => undefined);
             if (signal.aborted) return controller.error(signal.reason);
-            controller.enqueue(encoder.encode(json.slice(sent, sent + size)));
+            controller.enqueue(json.slice(sent, sent + size));
             sent += size;
             if (sent >= json.length) controller.close();
           },
