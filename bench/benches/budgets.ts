@@ -9,7 +9,7 @@
  */
 import { nextTurn, type Router, type RouterConfigInput, VirtualClock } from '@switchyard/core';
 import { emit } from '../lib/result.ts';
-import { benchRouter, simulatorFetch, singleOpenAIConfig } from '../lib/sim.ts';
+import { benchRouter, heldSimulatorFetch, singleOpenAIConfig } from '../lib/sim.ts';
 import { median, round } from '../lib/stats.ts';
 
 const N = Number(process.env.BENCH_BUDGET_REQUESTS ?? 2_000);
@@ -19,21 +19,13 @@ const messages = [{ role: 'user' as const, content: 'Summarise TCP in one line.'
 
 function setup(budgets: boolean) {
   const clock = new VirtualClock();
-  const inner = simulatorFetch({
-    clock,
-    latency: { '*': { ttftMedianMs: TTFT_MS, ttftSigma: 0, tokensPerSecond: 0, tokensPerSecondSd: 0 } },
-  });
-  let arrived = 0;
-  const fetchImpl = ((input: string | URL | Request, init?: RequestInit) => {
-    arrived++;
-    return inner(input, init);
-  }) as typeof fetch;
+  const held = heldSimulatorFetch(clock, TTFT_MS);
   const config: RouterConfigInput = {
     ...singleOpenAIConfig(),
     ...(budgets ? { budgets: [{ tenant: '*', period: 'hour', limitUsd: 1_000_000 }] } : {}),
   };
-  const router = benchRouter(config, fetchImpl, clock);
-  return { clock, router, arrived: () => arrived };
+  const router = benchRouter(config, held.fetch, clock);
+  return { clock, router, arrived: held.arrived };
 }
 
 /** Launches N requests, holds them in flight, releases them; wall ms until all settled. */
