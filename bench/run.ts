@@ -51,6 +51,11 @@ const BENCHES: Record<string, { file: string; timeoutMs: number; targets: Target
     targets: [{ label: '≤ 200 MB RSS at 10k in flight', metric: 'peak_rss_mb', ok: (v) => v <= 200 }],
   },
   fanout: { file: 'benches/fanout.ts', timeoutMs: 300_000, targets: [] },
+  budgets: {
+    file: 'benches/budgets.ts',
+    timeoutMs: 600_000,
+    targets: [{ label: 'budgets cost ≤ 1.25× the time', metric: 'budgets_ratio', ok: (v) => v <= 1.25 }],
+  },
 };
 
 const args = process.argv.slice(2);

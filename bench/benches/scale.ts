@@ -9,33 +9,26 @@
  */
 import { nextTurn, VirtualClock } from '@switchyard/core';
 import { emit, gc, peakRssBytes } from '../lib/result.ts';
-import { benchRouter, simulatorFetch, singleOpenAIConfig } from '../lib/sim.ts';
+import { benchRouter, heldSimulatorFetch, singleOpenAIConfig } from '../lib/sim.ts';
 import { mib, round } from '../lib/stats.ts';
 
 const N = Number(process.env.BENCH_SCALE_REQUESTS ?? 10_000);
 const TTFT_MS = 2_000;
 
 const clock = new VirtualClock();
-const inner = simulatorFetch({
-  clock,
-  latency: { '*': { ttftMedianMs: TTFT_MS, ttftSigma: 0, tokensPerSecond: 0, tokensPerSecondSd: 0 } },
-});
-let arrived = 0;
-const fetchImpl = ((input: string | URL | Request, init?: RequestInit) => {
-  arrived++;
-  return inner(input, init);
-}) as typeof fetch;
-const router = benchRouter(singleOpenAIConfig(), fetchImpl, clock);
+const simulator = heldSimulatorFetch(clock, TTFT_MS);
+const router = benchRouter(singleOpenAIConfig(), simulator.fetch, clock);
 const messages = [{ role: 'user' as const, content: 'Summarise TCP in one line.' }];
 
 // Warm up (JIT, SDK lazy init) with a few requests, then measure the idle baseline.
 for (let i = 0; i < 50; i++) {
   const p = router.complete({ model: 'chat', messages, maxOutputTokens: 16 });
-  while (clock.pendingTimers === 0 || arrived < i + 1) await nextTurn();
+  while (clock.pendingTimers === 0 || simulator.arrived() < i + 1) await nextTurn();
   await clock.advance(TTFT_MS + 10, 1);
   await p;
 }
-arrived = 0;
+const warmArrivals = simulator.arrived();
+const arrived = () => simulator.arrived() - warmArrivals;
 gc();
 gc();
 const base = process.memoryUsage();
@@ -61,14 +54,14 @@ for (let i = 0; i < N; i++) {
 }
 // Hold the clock until every request has reached the simulator (bounded by wall time).
 const deadline = Date.now() + 120_000;
-while (arrived < N && Date.now() < deadline) await nextTurn();
+while (arrived() < N && Date.now() < deadline) await nextTurn();
 for (let i = 0; i < 5; i++) await nextTurn();
 const launchMs = performance.now() - started;
 gc();
 gc();
 const held = process.memoryUsage();
 const inFlightPeakRss = peakRssBytes();
-const inFlight = arrived - settled;
+const inFlight = arrived() - settled;
 
 // Release: 2 s of simulated time; every request must now finish.
 await clock.advance(TTFT_MS + 10, 1);

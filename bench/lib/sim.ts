@@ -17,6 +17,27 @@ export function simulatorFetch(
   return chaosFetch(simulator);
 }
 
+/**
+ * The simulator with a fixed time to first token on `clock` (and instant tokens after it), counting
+ * the calls that reached it: a benchmark holds the clock until every request has arrived, so the
+ * number in flight is exact whatever the machine's speed.
+ */
+export function heldSimulatorFetch(
+  clock: Clock,
+  ttftMs: number,
+): { fetch: typeof fetch; arrived: () => number } {
+  const inner = simulatorFetch({
+    clock,
+    latency: { '*': { ttftMedianMs: ttftMs, ttftSigma: 0, tokensPerSecond: 0, tokensPerSecondSd: 0 } },
+  });
+  let arrived = 0;
+  const counting = ((input: string | URL | Request, init?: RequestInit) => {
+    arrived++;
+    return inner(input, init);
+  }) as typeof fetch;
+  return { fetch: counting, arrived: () => arrived };
+}
+
 /** One OpenAI deployment on the simulator, with the default resilience policies (retries, breaker on). */
 export function singleOpenAIConfig(model = 'gpt-4.1'): RouterConfigInput {
   return {

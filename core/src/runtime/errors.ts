@@ -26,7 +26,8 @@ export const ERROR_KINDS = [
 
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
-export type TimeoutPhase = 'connect' | 'headers' | 'first_token' | 'idle' | 'total';
+/** Which wait ran out: 'idle' between stream chunks, 'body_idle' between chunks of a non-streamed body. */
+export type TimeoutPhase = 'connect' | 'headers' | 'first_token' | 'idle' | 'body_idle' | 'total';
 
 /** Defaults: whether the same deployment may be tried again, and whether another deployment may take over. */
 export const ERROR_KIND_DEFAULTS: Record<ErrorKind, { retryable: boolean; fallbackable: boolean }> = {

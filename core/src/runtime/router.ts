@@ -1,3 +1,4 @@
+import { createHash, type Hash } from 'node:crypto';
 import type { Tracer } from '@opentelemetry/api';
 import { cacheKey, ResponseCache } from './cache/index.ts';
 import { type Clock, RealClock } from './clock.ts';
@@ -12,8 +13,19 @@ import {
   type RouterConfigInput,
   routerConfigSchema,
 } from './config/schema.ts';
-import { BudgetLedger, costUsd, estimateInputTokens, priceFor, type Reservation } from './cost/index.ts';
+import {
+  BudgetLedger,
+  costUsd,
+  DEFAULT_OUTPUT_ALLOWANCE,
+  estimatedUsage,
+  estimateInputTokens,
+  OutputAllowance,
+  priceFor,
+  type Reservation,
+  usageProblem,
+} from './cost/index.ts';
 import { isSwitchyardError, SwitchyardError } from './errors.ts';
+import { type CooldownReason, Cooldowns } from './policies/cooldown.ts';
 import {
   AttemptDeadline,
   CircuitBreakers,
@@ -24,10 +36,11 @@ import {
 } from './policies/index.ts';
 import type { ProviderAdapter } from './providers/adapter.ts';
 import { createAdapter } from './providers/index.ts';
+import { effectiveMaxTokens } from './providers/shared.ts';
 import { orderDeployments, resolveRoute } from './routing/select.ts';
 import { MemoryStore, type StateStore } from './state.ts';
 import { defaultTracer, emitSpans } from './trace/otel.ts';
-import type { AttemptRecord, CandidateRecord, DecisionTrace } from './trace/trace.ts';
+import type { AttemptRecord, BudgetEvent, CandidateRecord, DecisionTrace } from './trace/trace.ts';
 import type {
   ChatRequest,
   ChatResponse,
@@ -37,6 +50,7 @@ import type {
   ProviderResult,
   ProviderStreamEvent,
   StreamEvent,
+  ToolCall,
   Usage,
 } from './types.ts';
 
@@ -83,11 +97,17 @@ interface CommittedStream {
   head: ProviderStreamEvent[];
   rest: AsyncIterator<ProviderStreamEvent>;
   deadline: AttemptDeadline;
+  /** Held until the stream ends, then settled with what the stream cost (defect 1 of issue 10). */
+  reservation: Reservation | undefined;
+  /** The output limit the attempt sent, if any. */
+  outputLimit: number | undefined;
 }
 
 interface Candidate {
   deployment: DeploymentConfig;
   source: CandidateRecord['source'];
+  /** Queued again once its short Retry-After cooldown ran out (at most once per request). */
+  afterCooldown?: boolean;
 }
 
 /** Everything one request carries through its attempts. */
@@ -101,9 +121,31 @@ interface RequestRun {
   /** Aborts on the caller's signal or the request's total deadline (deadline.signal). */
   signal: AbortSignal;
   attemptCount: number;
+  /** The route's own retry budget, else the router's (undefined: retries are not budgeted). */
+  retryBudget: RetryBudget | undefined;
+  /** Budgets apply to the request's tenant: each attempt reserves, settles and has an output limit. */
+  budgeted: boolean;
+  /**
+   * Cooldowns this request's own attempts started, by deployment (until when). They keep other
+   * requests away; this request's retries follow its retry policy, which already honoured the wait.
+   */
+  ownCooldowns?: Map<string, number>;
+}
+
+/** What the gate lets through for one attempt. */
+interface Admission {
+  probe: boolean;
+  reservation: Reservation | undefined;
+  /** Max tokens the attempt sends although the request set none: the output the reservation covers. */
+  outputCap: number | undefined;
 }
 
 const HEDGE_LOST = 'hedge lost to a faster attempt';
+/** A hedge loser that had outlived its deployment's expected latency: a slow call for its breaker. */
+const HEDGE_LOST_SLOW = 'hedge lost to a faster attempt, after outliving its expected latency';
+const ABANDONED = 'the caller stopped reading the stream';
+/** SHA-256 of '' (hex, first 16): what a stream attempt that delivered no text delivered. */
+const EMPTY_TEXT_HASH = 'e3b0c44298fc1c14';
 
 /** The usual list of parameters to rewrite: none (shared, never mutated). */
 const NO_PARAMS: readonly string[] = [];
@@ -135,6 +177,7 @@ export class Router {
   readonly breakers: CircuitBreakers;
   readonly latency: LatencyTracker;
   readonly budgets: BudgetLedger;
+  readonly cooldowns: Cooldowns;
   readonly cache: ResponseCache;
   readonly #random: () => number;
   readonly #tracer: Tracer;
@@ -142,6 +185,10 @@ export class Router {
   readonly #adapters = new Map<string, ProviderAdapter>();
   readonly #deployments = new Map<string, DeploymentConfig>();
   readonly #retryBudget: RetryBudget | undefined;
+  /** Routes that set a retry.budget of their own count their requests and retries apart. */
+  readonly #routeRetryBudgets = new Map<string, RetryBudget>();
+  readonly #outputAllowance: OutputAllowance;
+  readonly #now = (): number => this.clock.now();
   readonly #roundRobin = new Map<string, number>();
   /** Parameters each deployment has rejected: learned once, rewritten on every later call. */
   readonly #learnedRewrites = new Map<string, Set<string>>();
@@ -160,6 +207,8 @@ export class Router {
     });
     this.latency = new LatencyTracker(this.store, this.clock);
     this.budgets = new BudgetLedger(this.store, this.clock, this.config.budgets);
+    this.cooldowns = new Cooldowns(this.store, this.clock);
+    this.#outputAllowance = new OutputAllowance(this.store);
     this.cache = new ResponseCache(this.store, this.clock, { ttlMs: this.config.cache.ttlMs });
     const retryBudget = this.config.policies.retry.budget;
     this.#retryBudget = retryBudget ? new RetryBudget(this.clock, retryBudget) : undefined;
@@ -178,6 +227,10 @@ export class Router {
       () => ({ line: 0, column: 0 }),
     );
     if (unset.length > 0) throw new ConfigError(unset);
+    for (const route of this.config.routes as RouteConfig[]) {
+      const own = route.policies?.retry?.budget;
+      if (own) this.#routeRetryBudgets.set(route.name, new RetryBudget(this.clock, own));
+    }
     for (const deployment of this.config.deployments) {
       this.#deployments.set(deployment.id, deployment);
       const custom = options.adapters?.[deployment.id];
@@ -240,7 +293,9 @@ export class Router {
   /**
    * A streamed chat completion. Before the first token, failures are retried and fall back like
    * complete(); after it, a failure is surfaced as an 'error' event carrying the text streamed so
-   * far, and the stream ends: it is never silently restarted (that would duplicate text).
+   * far, and the stream ends: it is never silently restarted (that would duplicate text). The
+   * attempt's budget reservation is held until the stream ends and settled once, on every path:
+   * with the final usage, or with what was streamed when it failed or the caller stopped reading.
    */
   async *stream(request: ChatRequest, options: CallOptions = {}): AsyncGenerator<StreamEvent> {
     const run = this.#startRun(request, true, options.signal);
@@ -253,23 +308,31 @@ export class Router {
       const failure = this.#asError(error);
       run.trace.outcome = 'error';
       run.trace.error = failure.toJSON();
+      run.trace.deliveredChars = 0;
+      run.trace.deliveredHash = EMPTY_TEXT_HASH;
       this.#finishRun(run);
       yield { type: 'error', error: failure, partialText: '' };
       return;
     }
     const { deployment, value: stream, record } = committed;
-    yield { type: 'attempt', deployment: deployment.id, attempt: record.n };
     let text = '';
+    // Only streams hash what they deliver (the evidence that no text was sent twice), incrementally.
+    const delivered = createHash('sha256');
     let usage: Usage | undefined;
     let finishEvent: Extract<ProviderStreamEvent, { type: 'finish' }> | undefined;
     const toolCalls: ProviderResult['toolCalls'] = [];
     const consume = (event: ProviderStreamEvent) => {
-      if (event.type === 'text-delta') text += event.text;
-      else if (event.type === 'usage') usage = event.usage;
+      if (event.type === 'text-delta') {
+        text += event.text;
+        delivered.update(event.text);
+      } else if (event.type === 'usage') usage = event.usage;
       else if (event.type === 'tool-call') toolCalls.push(event.call);
       else if (event.type === 'finish') finishEvent = event;
     };
+    /** Set before anything is awaited on the success and failure paths; unset means the caller left. */
+    let ended = false;
     try {
+      yield { type: 'attempt', deployment: deployment.id, attempt: record.n };
       for (const event of stream.head) {
         consume(event);
         yield event;
@@ -297,14 +360,22 @@ export class Router {
           status: 200,
         });
       }
-      const finalUsage = usage ?? this.#estimatedUsage(run, text);
-      const cost = this.#costOf(deployment, finalUsage);
-      this.#settleAttempt(record, 'success', cost, finalUsage);
-      await this.breakers.record(deployment.id, 'success', record.probe ?? false);
+      ended = true;
+      const charge = this.#charge(run, deployment, usage, answerText(text, toolCalls), stream.outputLimit);
+      this.#settleAttempt(record, 'success', charge);
+      this.#delivered(run, record, text, delivered);
+      await this.#closeReservation(run, record, stream.reservation, charge);
+      await this.breakers.record(
+        deployment.id,
+        'success',
+        record.probe ?? false,
+        record.endedAt - record.startedAt,
+      );
       await this.latency.record(deployment.id, {
         latencyMs: record.endedAt - record.startedAt,
         ...(record.ttftMs !== undefined ? { ttftMs: record.ttftMs } : {}),
       });
+      if (stream.reservation) await this.#outputAllowance.record(deployment.id, charge.usage.outputTokens);
       run.trace.outcome = 'success';
       run.trace.finalDeployment = deployment.id;
       const response: ChatResponse = {
@@ -312,11 +383,11 @@ export class Router {
         text,
         toolCalls,
         finishReason: finishEvent.finishReason,
-        usage: finalUsage,
+        usage: charge.usage,
         model: finishEvent.model ?? deployment.model,
         provider: deployment.provider,
         deployment: deployment.id,
-        costUsd: cost,
+        costUsd: charge.cost,
         latencyMs: record.endedAt - run.trace.startedAt,
         ttftMs: record.startedAt - run.trace.startedAt + (record.ttftMs ?? 0),
         cached: false,
@@ -324,31 +395,70 @@ export class Router {
       };
       yield { type: 'done', response };
     } catch (error) {
+      // Ended already: the failure is in the clean-up of a finished stream (the store), not the stream.
+      if (ended) throw error;
       // After the first token: surface the failure with what was streamed; never restart.
+      ended = true;
       const failure = this.#asError(error, deployment);
-      const partialUsage = this.#estimatedUsage(run, text);
-      const cost = this.#costOf(deployment, partialUsage);
-      this.#settleAttempt(
-        record,
-        failure.kind === 'cancelled' ? 'aborted' : 'error',
-        cost,
-        partialUsage,
-        failure,
-      );
-      record.next = 'give-up';
-      run.trace.wastedUsd += cost;
-      run.trace.partialTextChars = text.length;
-      if (this.breakers.countsAsFailure(failure))
-        await this.breakers.record(deployment.id, 'failure', record.probe ?? false);
-      else await this.breakers.release(deployment.id, record.probe ?? false);
+      await this.#endStreamEarly(run, deployment, stream, record, failure, text, toolCalls, delivered);
       run.trace.outcome = 'error';
       run.trace.error = failure.toJSON();
       yield { type: 'error', error: failure, partialText: text };
     } finally {
       stream.deadline.dispose();
+      if (!ended) {
+        // The caller stopped reading (break, return, throw in its loop): release the probe slot and
+        // settle the reservation now, not when a lease or the attempt timeout would have.
+        const abandoned = new SwitchyardError('cancelled', {
+          message: ABANDONED,
+          deployment: deployment.id,
+          provider: deployment.provider,
+        });
+        await this.#endStreamEarly(run, deployment, stream, record, abandoned, text, toolCalls, delivered);
+        run.trace.outcome = 'error';
+        run.trace.error = abandoned.toJSON();
+      }
       await stream.rest.return?.();
       this.#finishRun(run);
     }
+  }
+
+  /**
+   * Ends a committed stream that failed or was abandoned after its first token: the attempt is
+   * charged what it streamed (estimated from the counted tokens), its breaker verdict given or probe
+   * slot freed, its reservation settled, its cost counted as waste.
+   */
+  async #endStreamEarly(
+    run: RequestRun,
+    deployment: DeploymentConfig,
+    stream: CommittedStream,
+    record: AttemptRecord,
+    failure: SwitchyardError,
+    text: string,
+    toolCalls: readonly ToolCall[],
+    delivered: Hash,
+  ): Promise<void> {
+    const charge = this.#charge(run, deployment, undefined, answerText(text, toolCalls), stream.outputLimit);
+    this.#settleAttempt(record, failure.kind === 'cancelled' ? 'aborted' : 'error', charge, failure);
+    record.next = 'give-up';
+    this.#delivered(run, record, text, delivered);
+    run.trace.wastedUsd += charge.cost;
+    run.trace.partialTextChars = text.length;
+    const probe = record.probe ?? false;
+    if (failure.kind !== 'cancelled' && this.breakers.countsAsFailure(failure))
+      await this.breakers.record(deployment.id, 'failure', probe);
+    else await this.breakers.release(deployment.id, probe);
+    await this.#coolDown(run, deployment, failure);
+    await this.#closeReservation(run, record, stream.reservation, charge);
+  }
+
+  /** The text a stream delivered, on its attempt and on the request (length and hash). */
+  #delivered(run: RequestRun, record: AttemptRecord, text: string, delivered: Hash): void {
+    const hash = delivered.digest('hex').slice(0, 16);
+    record.deliveredChars = text.length;
+    record.deliveredHash = hash;
+    run.trace.deliveredChars = text.length;
+    run.trace.deliveredHash = hash;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -390,97 +500,131 @@ export class Router {
     let lastError: SwitchyardError | undefined;
     let hedgeAvailable = run.policies.hedge.enabled && !run.trace.stream;
 
-    while (queue.length > 0) {
-      const candidate = queue.shift()!;
-      const { deployment } = candidate;
-      const candidateRecord: CandidateRecord = { deployment: deployment.id, source: candidate.source };
-      run.trace.candidates.push(candidateRecord);
+    /** Candidates skipped for a Retry-After cooldown short enough to wait for, if nothing else serves. */
+    let cooling: Array<{ candidate: Candidate; until: number }> | undefined;
 
-      const skip = this.#contextWindowSkip(run, deployment);
-      if (skip) {
-        candidateRecord.skipped = 'context-window';
-        candidateRecord.detail = skip;
-        lastError ??= new SwitchyardError('context_overflow', { message: skip, deployment: deployment.id });
-        continue;
-      }
+    for (;;) {
+      while (queue.length > 0) {
+        const candidate = queue.shift()!;
+        const { deployment } = candidate;
+        const candidateRecord: CandidateRecord = { deployment: deployment.id, source: candidate.source };
+        if (candidate.afterCooldown) candidateRecord.detail = 'tried again once its cooldown ran out';
+        run.trace.candidates.push(candidateRecord);
 
-      // Parameters to rewrite on this deployment: learned earlier, or rejected during this request.
-      const learned = this.#learnedRewrites.get(deployment.id);
-      let rewrite = learned ? new Set(learned) : undefined;
-      for (let tryNo = 1; ; tryNo++) {
-        const gate = await this.#gate(run, deployment, candidateRecord);
-        if (!gate.ok) {
-          lastError = gate.error;
+        const skip = this.#contextWindowSkip(run, deployment);
+        if (skip) {
+          candidateRecord.skipped = 'context-window';
+          candidateRecord.detail = skip;
+          lastError ??= new SwitchyardError('context_overflow', { message: skip, deployment: deployment.id });
+          continue;
+        }
+
+        // Parameters to rewrite on this deployment: learned earlier, or rejected during this request.
+        const learned = this.#learnedRewrites.get(deployment.id);
+        let rewrite = learned ? new Set(learned) : undefined;
+        for (let tryNo = 1; ; tryNo++) {
+          const gate = await this.#gate(run, deployment, candidateRecord);
+          if (!gate.ok) {
+            lastError = gate.error;
+            if (
+              candidateRecord.skipped === 'cooldown' &&
+              gate.error.kind === 'rate_limited' &&
+              !candidate.afterCooldown
+            ) {
+              cooling ??= [];
+              cooling.push({ candidate, until: candidateRecord.until! });
+            }
+            break;
+          }
+          const params: AttemptParams = {
+            probe: gate.probe,
+            rewriteParams: rewrite ? [...rewrite] : NO_PARAMS,
+            hedge: false,
+            reservation: gate.reservation,
+            outputCap: gate.outputCap,
+          };
+          let outcome: AttemptOutcome<T>;
+          if (hedgeAvailable && tryNo === 1) {
+            hedgeAvailable = false;
+            outcome = await this.#hedged(run, deployment, params, queue, attemptOn);
+          } else {
+            outcome = await attemptOn(deployment, params);
+          }
+          const { record } = outcome;
+          if (outcome.ok) {
+            record.next = 'done';
+            return { value: outcome.value, deployment: this.#deployments.get(record.deployment)!, record };
+          }
+          const error = outcome.error;
+          lastError = error;
+          if (error.kind === 'cancelled' || run.signal.aborted) {
+            record.next = 'give-up';
+            throw run.signal.aborted ? this.#asError(run.signal.reason) : error;
+          }
+
+          // The provider rejected a parameter: same deployment, parameter rewritten, no backoff.
+          if (error.kind === 'unsupported_parameter' && error.param && !rewrite?.has(error.param)) {
+            rewrite ??= new Set();
+            rewrite.add(error.param);
+            this.#learn(deployment.id, error.param);
+            record.next = 'rewrite-and-retry';
+            record.rewrittenParams = [...rewrite];
+            record.delayReason = 'none';
+            continue;
+          }
+
+          const decision = retryDelayMs(
+            error,
+            tryNo,
+            run.policies.retry,
+            this.#random,
+            run.deadline.remainingMs(),
+          );
+          if (decision.action === 'retry' && run.retryBudget && !run.retryBudget.tryAcquireRetry()) {
+            run.trace.retryBudgetDenied++;
+            record.fallbackReason = 'retry-budget-denied';
+          } else if (decision.action === 'retry') {
+            record.next = 'retry';
+            record.delayBeforeNextMs = decision.delayMs;
+            record.delayReason = decision.reason;
+            await run.deadline.sleep(decision.delayMs).catch(() => {
+              throw this.#asError(run.signal.reason);
+            });
+            continue;
+          } else {
+            record.fallbackReason = decision.reason;
+          }
+
+          if (!this.#mayFallBack(run, error)) {
+            record.next = 'give-up';
+            throw error;
+          }
+          record.next = 'fallback';
+          const special =
+            error.kind === 'context_overflow'
+              ? { ids: run.route.onContextOverflow, source: 'context-overflow' as const }
+              : error.kind === 'content_filtered'
+                ? { ids: run.route.onContentFiltered, source: 'content-filtered' as const }
+                : undefined;
+          if (special) {
+            // Every deployment not tried yet (one still queued may come again, sooner).
+            const extra = special.ids
+              .filter((id) => !run.trace.attempts.some((a) => a.deployment === id))
+              .map((id) => ({ deployment: this.#deployments.get(id)!, source: special.source }));
+            queue.unshift(...extra);
+          }
           break;
         }
-        const params: AttemptParams = {
-          probe: gate.probe,
-          rewriteParams: rewrite ? [...rewrite] : NO_PARAMS,
-          hedge: false,
-        };
-        let outcome: AttemptOutcome<T>;
-        if (hedgeAvailable && tryNo === 1) {
-          hedgeAvailable = false;
-          outcome = await this.#hedged(run, deployment, params, queue, attemptOn, gate.reservation);
-        } else {
-          outcome = await this.#withReservation(gate.reservation, () => attemptOn(deployment, params));
-        }
-        const { record } = outcome;
-        if (outcome.ok) {
-          record.next = 'done';
-          return { value: outcome.value, deployment: this.#deployments.get(record.deployment)!, record };
-        }
-        const error = outcome.error;
-        lastError = error;
-        if (error.kind === 'cancelled' || run.signal.aborted) {
-          record.next = 'give-up';
-          throw run.signal.aborted ? this.#asError(run.signal.reason) : error;
-        }
-
-        // The provider rejected a parameter: same deployment, parameter rewritten, no backoff.
-        if (error.kind === 'unsupported_parameter' && error.param && !rewrite?.has(error.param)) {
-          rewrite ??= new Set();
-          rewrite.add(error.param);
-          this.#learn(deployment.id, error.param);
-          record.next = 'rewrite-and-retry';
-          record.rewrittenParams = [...rewrite];
-          record.delayReason = 'none';
-          continue;
-        }
-
-        const decision = retryDelayMs(error, tryNo, run.policies.retry, this.#random);
-        if (decision.action === 'retry' && this.#retryBudget && !this.#retryBudget.tryAcquireRetry()) {
-          run.trace.retryBudgetDenied++;
-        } else if (decision.action === 'retry') {
-          record.next = 'retry';
-          record.delayBeforeNextMs = decision.delayMs;
-          record.delayReason = decision.reason;
-          await run.deadline.sleep(decision.delayMs).catch(() => {
-            throw this.#asError(run.signal.reason);
-          });
-          continue;
-        }
-
-        if (!this.#mayFallBack(run, error)) {
-          record.next = 'give-up';
-          throw error;
-        }
-        record.next = 'fallback';
-        const special =
-          error.kind === 'context_overflow'
-            ? { ids: run.route.onContextOverflow, source: 'context-overflow' as const }
-            : error.kind === 'content_filtered'
-              ? { ids: run.route.onContentFiltered, source: 'content-filtered' as const }
-              : undefined;
-        if (special) {
-          // Every deployment not tried yet (one still queued may come again, sooner).
-          const extra = special.ids
-            .filter((id) => !run.trace.attempts.some((a) => a.deployment === id))
-            .map((id) => ({ deployment: this.#deployments.get(id)!, source: special.source }));
-          queue.unshift(...extra);
-        }
-        break;
       }
+      // Nothing served, but a deployment only waits out a short Retry-After: wait for it, as the retry
+      // policy would have (under the cap, and only if it ends before the request's deadline).
+      const next = this.#soonestCooldown(run, cooling);
+      if (!next) break;
+      cooling = cooling!.filter((c) => c !== next);
+      await run.deadline.sleep(next.until - this.clock.now()).catch(() => {
+        throw this.#asError(run.signal.reason);
+      });
+      queue.push({ ...next.candidate, afterCooldown: true });
     }
     // The chain ran out: the last attempt's fallback found nowhere left to go.
     const last = run.trace.attempts.at(-1);
@@ -491,18 +635,46 @@ export class Router {
     );
   }
 
-  /** Pre-call checks for one attempt: breaker, then budget. */
+  #soonestCooldown(
+    run: RequestRun,
+    cooling: Array<{ candidate: Candidate; until: number }> | undefined,
+  ): { candidate: Candidate; until: number } | undefined {
+    let soonest: { candidate: Candidate; until: number } | undefined;
+    for (const entry of cooling ?? []) if (!soonest || entry.until < soonest.until) soonest = entry;
+    if (!soonest) return undefined;
+    const waitMs = soonest.until - this.clock.now();
+    if (waitMs > run.policies.retry.retryAfterCapMs || soonest.until >= run.deadline.endsAt) return undefined;
+    return soonest;
+  }
+
+  /** Pre-call checks for one attempt: cooldown, breaker, then budget. */
   async #gate(
     run: RequestRun,
     deployment: DeploymentConfig,
     candidateRecord: CandidateRecord,
-  ): Promise<
-    { ok: true; probe: boolean; reservation: Reservation | undefined } | { ok: false; error: SwitchyardError }
-  > {
+  ): Promise<({ ok: true } & Admission) | { ok: false; error: SwitchyardError }> {
+    const cooling = await this.cooldowns.active(deployment.id);
+    if (cooling && !((run.ownCooldowns?.get(deployment.id) ?? 0) >= cooling.until)) {
+      const waitMs = cooling.until - this.clock.now();
+      const why = cooling.reason === 'quota' ? 'its quota is exhausted' : 'its provider asked to retry later';
+      candidateRecord.skipped ??= 'cooldown';
+      candidateRecord.detail = `cooling down for ${waitMs} ms more: ${why}`;
+      candidateRecord.until = cooling.until;
+      return {
+        ok: false,
+        error: new SwitchyardError(cooling.reason === 'quota' ? 'quota_exhausted' : 'rate_limited', {
+          message: `${deployment.id} is cooling down for ${waitMs} ms more: ${why}`,
+          deployment: deployment.id,
+          provider: deployment.provider,
+          retryAfterMs: waitMs,
+        }),
+      };
+    }
     const breaker = await this.breakers.acquire(deployment.id);
     if (!breaker.allowed) {
       candidateRecord.skipped ??= 'breaker-open';
       candidateRecord.detail = `breaker open, next probe in ${breaker.retryInMs} ms`;
+      candidateRecord.until = this.clock.now() + breaker.retryInMs;
       return {
         ok: false,
         error: new SwitchyardError('circuit_open', {
@@ -512,10 +684,11 @@ export class Router {
         }),
       };
     }
-    if (this.config.budgets.length === 0) return { ok: true, probe: breaker.probe, reservation: undefined };
+    if (!run.budgeted)
+      return { ok: true, probe: breaker.probe, reservation: undefined, outputCap: undefined };
     try {
-      const reservation = await this.#reserve(run, deployment);
-      return { ok: true, probe: breaker.probe, reservation };
+      const held = await this.#reserve(run, deployment);
+      return { ok: true, probe: breaker.probe, ...held };
     } catch (error) {
       await this.breakers.release(deployment.id, breaker.probe);
       const failure = this.#asError(error, deployment);
@@ -525,38 +698,67 @@ export class Router {
     }
   }
 
-  async #reserve(run: RequestRun, deployment: DeploymentConfig): Promise<Reservation | undefined> {
-    const tenant = run.request.tenant ?? 'default';
+  /**
+   * Holds the attempt's worst case in the budget ledger: the prompt as counted plus the output it may
+   * produce, which is the request's max tokens, or else the deployment's observed allowance — then
+   * sent as the attempt's max tokens, so settle can never charge more than was reserved.
+   */
+  async #reserve(
+    run: RequestRun,
+    deployment: DeploymentConfig,
+  ): Promise<{ reservation: Reservation | undefined; outputCap: number | undefined }> {
     const price = this.#priceOf(deployment);
-    if (!price) return undefined;
-    const maxOut = run.request.maxOutputTokens ?? deployment.maxOutputTokens ?? 4096;
-    const estimate = (run.trace.estimatedInputTokens * price.input + maxOut * price.output) / 1_000_000;
-    return this.budgets.reserve(tenant, estimate);
+    // The schema refuses budgets with an unpriced deployment; a custom config object that slipped past it
+    // holds nothing (and costs $0 in every trace).
+    if (!price) return { reservation: undefined, outputCap: undefined };
+    const requested = effectiveMaxTokens(run.request, deployment);
+    const outputTokens =
+      requested ??
+      (await this.#outputAllowance.allowance(
+        deployment.id,
+        deployment.maxOutputTokens ?? DEFAULT_OUTPUT_ALLOWANCE,
+      ));
+    const estimate = (run.trace.estimatedInputTokens * price.input + outputTokens * price.output) / 1_000_000;
+    const tenant = run.request.tenant ?? 'default';
+    const attempt = run.attemptCount + 1;
+    try {
+      const reservation = await this.budgets.reserve(tenant, estimate);
+      this.#budgetEvent(run, { op: 'reserve', tenant, attempt, amountUsd: estimate });
+      return { reservation, outputCap: requested === undefined ? outputTokens : undefined };
+    } catch (error) {
+      this.#budgetEvent(run, { op: 'refuse', tenant, attempt, amountUsd: estimate });
+      throw error;
+    }
   }
 
-  /** Runs an attempt holding a budget reservation, and settles it with the attempt's actual cost. */
-  #withReservation<T>(
+  /** Settles an attempt's reservation (once) at what the attempt cost. */
+  async #closeReservation(
+    run: RequestRun,
+    record: AttemptRecord,
     reservation: Reservation | undefined,
-    attempt: () => Promise<AttemptOutcome<T>>,
-  ): Promise<AttemptOutcome<T>> {
-    // Without a reservation there is nothing to settle, and no async frame to hold per request.
-    if (!reservation) return attempt();
-    return attempt().then(
-      async (outcome) => {
-        await this.budgets.settle(reservation, outcome.record.costUsd);
-        return outcome;
-      },
-      async (error: unknown) => {
-        await this.budgets.settle(reservation, 0);
-        throw error;
-      },
-    );
+    charge: Charge,
+  ): Promise<void> {
+    if (!reservation) return;
+    this.#budgetEvent(run, {
+      op: 'settle',
+      tenant: reservation.tenant,
+      attempt: record.n,
+      amountUsd: charge.cost,
+      ...(charge.estimated ? { estimated: true } : {}),
+    });
+    await this.budgets.settle(reservation, charge.cost);
+  }
+
+  #budgetEvent(run: RequestRun, event: Omit<BudgetEvent, 'at'>): void {
+    run.trace.budgetEvents ??= [];
+    run.trace.budgetEvents.push({ at: this.clock.now(), ...event });
   }
 
   /**
    * Hedging: start the primary; if it has not answered after the hedge delay, start a backup on the
    * next candidate (or the same deployment when it is the only one). The first success wins; the
-   * others are aborted, and what they cost is counted as waste.
+   * others are aborted, and what they cost is counted as waste. A loser that had outlived the hedge
+   * delay (its deployment's expected latency) is a slow call for its breaker.
    */
   async #hedged<T>(
     run: RequestRun,
@@ -564,7 +766,6 @@ export class Router {
     params: AttemptParams,
     queue: Candidate[],
     attemptOn: (deployment: DeploymentConfig, attempt: AttemptParams) => Promise<AttemptOutcome<T>>,
-    reservation: Reservation | undefined,
   ): Promise<AttemptOutcome<T>> {
     const hedge = run.policies.hedge;
     const delayMs =
@@ -572,18 +773,16 @@ export class Router {
     const racers: Array<{
       controller: AbortController;
       promise: Promise<AttemptOutcome<T>>;
-      deployment: DeploymentConfig;
+      startedAt: number;
     }> = [];
-    const start = (deployment: DeploymentConfig, isHedge: boolean, held: Reservation | undefined) => {
+    const start = (deployment: DeploymentConfig, isHedge: boolean, admission: Admission) => {
       const controller = new AbortController();
       const signal = AbortSignal.any([run.signal, controller.signal]);
-      const promise = this.#withReservation(held, () =>
-        attemptOn(deployment, { ...params, hedge: isHedge, signal, probe: isHedge ? false : params.probe }),
-      );
-      racers.push({ controller, promise, deployment });
+      const promise = attemptOn(deployment, { ...params, ...admission, hedge: isHedge, signal });
+      racers.push({ controller, promise, startedAt: this.clock.now() });
       if (isHedge) run.trace.hedges.push({ at: this.clock.now(), deployment: deployment.id, won: false });
     };
-    start(primary, false, reservation);
+    start(primary, false, params);
 
     const pending = new Set<Promise<AttemptOutcome<T>>>([racers[0]!.promise]);
     let hedgesLeft = hedge.maxHedges;
@@ -616,7 +815,7 @@ export class Router {
           hedgesLeft--;
           const backup = await this.#pickHedgeTarget(run, primary, queue);
           if (backup) {
-            start(backup.deployment, true, backup.reservation);
+            start(backup.deployment, true, backup.admission);
             pending.add(racers.at(-1)!.promise);
           }
           hedgeTimer = armHedge();
@@ -629,12 +828,15 @@ export class Router {
             (h) => h.deployment === winner.record.deployment && winner.record.hedge,
           );
           if (hedgeRecord) hedgeRecord.won = true;
+          const now = this.clock.now();
           for (const racer of racers) {
-            if (racer.promise !== settled.p) {
-              racer.controller.abort(new SwitchyardError('cancelled', { message: HEDGE_LOST }));
-            }
+            if (racer.promise === settled.p) continue;
+            const slow = now - racer.startedAt >= delayMs;
+            racer.controller.abort(
+              new SwitchyardError('cancelled', { message: slow ? HEDGE_LOST_SLOW : HEDGE_LOST }),
+            );
           }
-          // Wait for the losers so their cost is known and their breaker slots are released.
+          // Wait for the losers so their cost is known and their breaker verdicts recorded.
           const losers = await Promise.all([...pending]);
           for (const loser of losers) {
             loser.record.outcome = 'aborted';
@@ -663,7 +865,7 @@ export class Router {
     run: RequestRun,
     primary: DeploymentConfig,
     queue: Candidate[],
-  ): Promise<{ deployment: DeploymentConfig; reservation: Reservation | undefined } | undefined> {
+  ): Promise<{ deployment: DeploymentConfig; admission: Admission } | undefined> {
     const options = [...queue.map((c) => c.deployment), primary];
     for (const deployment of options) {
       if (this.#contextWindowSkip(run, deployment)) continue;
@@ -673,16 +875,31 @@ export class Router {
       if (gate.probe) {
         // A half-open breaker's single probe is not spent on a hedge.
         await this.breakers.release(deployment.id, true);
-        if (gate.reservation) await this.budgets.release(gate.reservation);
+        if (gate.reservation) {
+          this.#budgetEvent(run, {
+            op: 'settle',
+            tenant: gate.reservation.tenant,
+            attempt: run.attemptCount + 1,
+            amountUsd: 0,
+          });
+          await this.budgets.release(gate.reservation);
+        }
         continue;
       }
-      return { deployment, reservation: gate.reservation };
+      return { deployment, admission: gate };
     }
     return undefined;
   }
 
   // ---------------------------------------------------------------------------------------------
   // One attempt.
+
+  /** The request as this attempt sends it: with the output limit its reservation covers, if it set none. */
+  #requestFor(run: RequestRun, params: AttemptParams): ChatRequest {
+    return params.outputCap === undefined
+      ? run.request
+      : { ...run.request, maxOutputTokens: params.outputCap };
+  }
 
   async #attemptComplete(
     run: RequestRun,
@@ -694,37 +911,52 @@ export class Router {
       streaming: false,
       notAfter: run.deadline.endsAt,
     });
+    const request = this.#requestFor(run, params);
     try {
-      const result = await this.#adapter(deployment).complete(run.request, {
+      const result = await this.#adapter(deployment).complete(request, {
         signal: deadline.signal,
         onResponseHeaders: () => deadline.headersReceived(),
+        onBodyChunk: () => deadline.bodyChunkReceived(),
         rewriteParams: params.rewriteParams,
+        now: this.#now,
       });
       record.ttftMs = this.clock.now() - record.startedAt;
-      const cost = this.#costOf(deployment, result.usage);
+      const text = typeof result.text === 'string' ? result.text : '';
+      const charge = this.#charge(
+        run,
+        deployment,
+        result.usage,
+        answerText(text, result.toolCalls),
+        effectiveMaxTokens(request, deployment),
+      );
       const filtered = this.#filteredError(run, deployment, result);
       if (filtered) {
-        this.#settleAttempt(record, 'error', cost, result.usage, filtered);
-        run.trace.wastedUsd += cost;
+        this.#settleAttempt(record, 'error', charge, filtered);
+        run.trace.wastedUsd += charge.cost;
         await this.breakers.release(deployment.id, params.probe);
+        await this.#closeReservation(run, record, params.reservation, charge);
         return { ok: false, error: filtered, record };
       }
       const wrong = this.#wrongAnswer(run, deployment, result);
       if (wrong) {
         // Billed, but useless: a failure of the deployment, and its cost is waste.
-        this.#settleAttempt(record, 'error', cost, result.usage, wrong);
-        run.trace.wastedUsd += cost;
+        this.#settleAttempt(record, 'error', charge, wrong);
+        run.trace.wastedUsd += charge.cost;
         await this.breakers.record(deployment.id, 'failure', params.probe);
+        await this.#closeReservation(run, record, params.reservation, charge);
         return { ok: false, error: wrong, record };
       }
-      this.#settleAttempt(record, 'success', cost, result.usage);
-      await this.breakers.record(deployment.id, 'success', params.probe);
+      this.#settleAttempt(record, 'success', charge);
+      const took = record.endedAt - record.startedAt;
+      await this.#closeReservation(run, record, params.reservation, charge);
+      await this.breakers.record(deployment.id, 'success', params.probe, took);
       // Non-streamed calls say nothing about time to first token: record latency only.
-      await this.latency.record(deployment.id, { latencyMs: record.endedAt - record.startedAt });
-      return { ok: true, value: result, record };
+      await this.latency.record(deployment.id, { latencyMs: took });
+      if (params.reservation) await this.#outputAllowance.record(deployment.id, charge.usage.outputTokens);
+      return { ok: true, value: { ...result, usage: charge.usage }, record };
     } catch (thrown) {
       const error = this.#asError(thrown, deployment, deadline.signal);
-      return this.#failAttempt(record, error, params, this.#hedgeLossCost(run, deployment, error));
+      return this.#failAttempt(run, record, error, params, this.#hedgeLossCharge(run, deployment, error));
     } finally {
       deadline.dispose();
     }
@@ -741,13 +973,15 @@ export class Router {
       streaming: true,
       notAfter: run.deadline.endsAt,
     });
+    const request = this.#requestFor(run, params);
     let iterator: AsyncIterator<ProviderStreamEvent> | undefined;
     try {
       iterator = this.#adapter(deployment)
-        .stream(run.request, {
+        .stream(request, {
           signal: deadline.signal,
           onResponseHeaders: () => deadline.headersReceived(),
           rewriteParams: params.rewriteParams,
+          now: this.#now,
         })
         [Symbol.asyncIterator]();
       const head: ProviderStreamEvent[] = [];
@@ -785,13 +1019,23 @@ export class Router {
         if (wrong) throw wrong;
       }
       record.ttftMs = this.clock.now() - record.startedAt;
-      // The record stays open until the stream ends; stream() settles it.
-      return { ok: true, value: { head, rest: iterator, deadline }, record };
+      // The record stays open until the stream ends; stream() settles it, and the reservation with it.
+      return {
+        ok: true,
+        value: {
+          head,
+          rest: iterator,
+          deadline,
+          reservation: params.reservation,
+          outputLimit: effectiveMaxTokens(request, deployment),
+        },
+        record,
+      };
     } catch (thrown) {
       deadline.dispose();
       await iterator?.return?.().catch(() => undefined);
       const error = this.#asError(thrown, deployment, deadline.signal);
-      return this.#failAttempt(record, error, params, 0);
+      return this.#failAttempt(run, record, error, params, NO_CHARGE);
     }
   }
 
@@ -809,40 +1053,76 @@ export class Router {
       ...(params.hedge ? { hedge: true } : {}),
       ...(params.probe ? { probe: true } : {}),
       ...(params.rewriteParams.length > 0 ? { rewrittenParams: [...params.rewriteParams] } : {}),
+      // A stream attempt delivers nothing until it is committed (stream() then records what it delivered).
+      ...(run.trace.stream ? { deliveredChars: 0, deliveredHash: EMPTY_TEXT_HASH } : {}),
     };
     run.trace.attempts.push(record);
     return record;
   }
 
+  /**
+   * Ends a failed attempt: its breaker verdict (a hedge loser that outlived its expected latency is a
+   * slow call; any other cancel frees a probe slot), a cooldown if the provider asked for one, and its
+   * reservation settled.
+   */
   async #failAttempt(
+    run: RequestRun,
     record: AttemptRecord,
     error: SwitchyardError,
     params: AttemptParams,
-    cost: number,
+    charge: Charge,
   ): Promise<AttemptFailure> {
     const aborted = error.kind === 'cancelled';
-    this.#settleAttempt(record, aborted ? 'aborted' : 'error', cost, undefined, error);
-    if (!aborted && this.breakers.countsAsFailure(error))
+    this.#settleAttempt(record, aborted ? 'aborted' : 'error', charge, error);
+    if (aborted && error.message === HEDGE_LOST_SLOW) {
+      record.slow = true;
+      await this.breakers.record(record.deployment, 'slow', params.probe);
+    } else if (!aborted && this.breakers.countsAsFailure(error))
       await this.breakers.record(record.deployment, 'failure', params.probe);
     else await this.breakers.release(record.deployment, params.probe);
+    await this.#coolDown(run, this.#deployments.get(record.deployment)!, error);
+    await this.#closeReservation(run, record, params.reservation, charge);
     return { ok: false, error, record };
+  }
+
+  /**
+   * A provider that named a wait (Retry-After on a 429, 503 or 529) or whose quota is gone is taken
+   * out of rotation for every request, not only the one that was told (defects 3 and 12 of issue 10).
+   */
+  async #coolDown(run: RequestRun, deployment: DeploymentConfig, error: SwitchyardError): Promise<void> {
+    const policy = this.config.policies.cooldown;
+    let ms = 0;
+    let reason: CooldownReason = 'retry-after';
+    if (error.kind === 'quota_exhausted') {
+      ms = policy.quotaExhaustedMs;
+      reason = 'quota';
+    } else if (policy.retryAfter && error.retryAfterMs !== undefined) {
+      ms = Math.min(error.retryAfterMs, policy.maxMs);
+    }
+    if (ms <= 0) return;
+    await this.cooldowns.start(deployment.id, ms, reason);
+    run.ownCooldowns ??= new Map();
+    run.ownCooldowns.set(deployment.id, this.clock.now() + ms);
   }
 
   #settleAttempt(
     record: AttemptRecord,
     outcome: AttemptRecord['outcome'],
-    cost: number,
-    usage: Usage | undefined,
+    charge: Charge,
     error?: SwitchyardError,
   ): void {
     record.endedAt = this.clock.now();
     record.outcome = outcome;
-    record.costUsd = cost;
-    if (usage) record.usage = usage;
+    record.costUsd = charge.cost;
+    if (charge.usage !== NO_USAGE) record.usage = charge.usage;
+    if (charge.estimated) record.costEstimated = true;
     if (error) {
       record.errorKind = error.kind;
       record.error = error.toJSON();
       if (error.status !== undefined) record.status = error.status;
+      if (error.retryAfterMs !== undefined) record.retryAfterMs = error.retryAfterMs;
+      if (error.timeoutPhase !== undefined && error.kind === 'timeout')
+        record.timeoutPhase = error.timeoutPhase;
     }
   }
 
@@ -854,7 +1134,8 @@ export class Router {
     const policies = mergePolicies(this.config.policies, route.policies);
     const now = this.clock.now();
     const deadline = new RequestDeadline(this.clock, policies.timeouts.totalMs, callerSignal);
-    this.#retryBudget?.recordRequest();
+    const retryBudget = this.#routeRetryBudgets.get(route.name) ?? this.#retryBudget;
+    retryBudget?.recordRequest();
     const trace: DecisionTrace = {
       id: this.#newId(),
       route: route.name,
@@ -881,6 +1162,8 @@ export class Router {
       deadline,
       signal: deadline.signal,
       attemptCount: 0,
+      retryBudget,
+      budgeted: this.config.budgets.length > 0 && this.budgets.applies(request.tenant),
     };
   }
 
@@ -958,9 +1241,12 @@ export class Router {
     deployment: DeploymentConfig,
     result: ProviderResult,
   ): SwitchyardError | undefined {
-    if (result.finishReason !== 'stop' || result.toolCalls.length > 0) return undefined;
-    const problem =
-      result.text.trim() === ''
+    // The built-in adapters check the wire format; this catches a custom adapter's (defect 13 of issue 10).
+    const notText = typeof result.text !== 'string';
+    if (!notText && (result.finishReason !== 'stop' || result.toolCalls.length > 0)) return undefined;
+    const problem = notText
+      ? `an answer whose text is a ${typeof result.text}, not a string`
+      : result.text.trim() === ''
         ? 'an empty answer'
         : run.request.responseFormat === 'json' && !isJson(result.text)
           ? 'an answer that is not valid JSON although JSON mode was requested'
@@ -993,28 +1279,30 @@ export class Router {
     return deployment.price ?? priceFor(deployment.model, this.config.prices);
   }
 
-  #costOf(deployment: DeploymentConfig, usage: Usage): number {
+  /**
+   * What an attempt cost: its usage as the provider reported it when that can be billed, else an
+   * estimate from the prompt and the output the router counted itself (defect 9 of issue 10).
+   */
+  #charge(
+    run: RequestRun,
+    deployment: DeploymentConfig,
+    reported: Usage | undefined,
+    output: string,
+    outputLimit: number | undefined,
+  ): Charge {
     const price = this.#priceOf(deployment);
-    return price ? costUsd(usage, price) : 0;
+    const valid = usageProblem(reported, { outputLimit, answered: output.length > 0 }) === undefined;
+    const usage = valid ? reported! : estimatedUsage(run.trace.estimatedInputTokens, output, outputLimit);
+    return { usage, cost: price ? costUsd(usage, price) : 0, estimated: !valid };
   }
 
   /** An attempt aborted as a hedge loser was still billed for its prompt: count that as its cost. */
-  #hedgeLossCost(run: RequestRun, deployment: DeploymentConfig, error: SwitchyardError): number {
-    if (error.kind !== 'cancelled' || error.message !== HEDGE_LOST) return 0;
-    return this.#costOf(deployment, {
-      inputTokens: run.trace.estimatedInputTokens,
-      outputTokens: 0,
-      cachedInputTokens: 0,
-    });
-  }
-
-  #estimatedUsage(run: RequestRun, text: string): Usage {
-    return {
-      inputTokens: run.trace.estimatedInputTokens,
-      outputTokens:
-        text.length === 0 ? 0 : estimateInputTokens({ messages: [{ role: 'assistant', content: text }] }),
-      cachedInputTokens: 0,
-    };
+  #hedgeLossCharge(run: RequestRun, deployment: DeploymentConfig, error: SwitchyardError): Charge {
+    if (error.kind !== 'cancelled' || (error.message !== HEDGE_LOST && error.message !== HEDGE_LOST_SLOW))
+      return NO_CHARGE;
+    const usage = { inputTokens: run.trace.estimatedInputTokens, outputTokens: 0, cachedInputTokens: 0 };
+    const price = this.#priceOf(deployment);
+    return { usage, cost: price ? costUsd(usage, price) : 0, estimated: true };
   }
 
   /** Whatever was thrown, as a SwitchyardError (an abort's reason when the router aborted). */
@@ -1096,9 +1384,12 @@ export class Router {
       const result = await adapter.embed(request, {
         signal: deadline.signal,
         onResponseHeaders: () => deadline.headersReceived(),
+        onBodyChunk: () => deadline.bodyChunkReceived(),
         rewriteParams: params.rewriteParams,
+        now: this.#now,
       });
-      const cost = this.#costOf(deployment, result.usage);
+      // Embeddings are billed for their input only: no output text, no output limit.
+      const charge = this.#charge(run, deployment, result.usage, '', undefined);
       if (result.embeddings.length !== count) {
         // Billed, but useless: a vector per input or nothing.
         const wrong = new SwitchyardError('malformed_response', {
@@ -1107,30 +1398,50 @@ export class Router {
           provider: deployment.provider,
           status: 200,
         });
-        this.#settleAttempt(record, 'error', cost, result.usage, wrong);
-        run.trace.wastedUsd += cost;
+        this.#settleAttempt(record, 'error', charge, wrong);
+        run.trace.wastedUsd += charge.cost;
         await this.breakers.record(deployment.id, 'failure', params.probe);
+        await this.#closeReservation(run, record, params.reservation, charge);
         return { ok: false, error: wrong, record };
       }
-      this.#settleAttempt(record, 'success', cost, result.usage);
-      await this.breakers.record(deployment.id, 'success', params.probe);
-      await this.latency.record(deployment.id, { latencyMs: record.endedAt - record.startedAt });
-      return { ok: true, value: result, record };
+      this.#settleAttempt(record, 'success', charge);
+      const took = record.endedAt - record.startedAt;
+      await this.#closeReservation(run, record, params.reservation, charge);
+      await this.breakers.record(deployment.id, 'success', params.probe, took);
+      await this.latency.record(deployment.id, { latencyMs: took });
+      return { ok: true, value: { ...result, usage: charge.usage }, record };
     } catch (thrown) {
       const error = this.#asError(thrown, deployment, deadline.signal);
-      return this.#failAttempt(record, error, params, this.#hedgeLossCost(run, deployment, error));
+      return this.#failAttempt(run, record, error, params, this.#hedgeLossCharge(run, deployment, error));
     } finally {
       deadline.dispose();
     }
   }
 }
 
-interface AttemptParams {
-  probe: boolean;
+interface AttemptParams extends Admission {
   rewriteParams: readonly string[];
   hedge: boolean;
   /** A narrower signal for this attempt (hedges can be aborted one by one). */
   signal?: AbortSignal;
+}
+
+/** What an attempt is charged. */
+interface Charge {
+  usage: Usage;
+  cost: number;
+  /** Estimated from counted tokens: the provider's usage was missing or could not be billed. */
+  estimated: boolean;
+}
+
+/** Usage of an attempt that never got an answer (not recorded on the trace). */
+const NO_USAGE: Usage = Object.freeze({ inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 });
+const NO_CHARGE: Charge = Object.freeze({ usage: NO_USAGE, cost: 0, estimated: false });
+
+/** The output an answer's tokens were spent on: its text and its tool calls. */
+function answerText(text: string, toolCalls: readonly ToolCall[]): string {
+  if (toolCalls.length === 0) return text;
+  return text + toolCalls.map((call) => call.name + call.arguments).join('');
 }
 
 function isJson(text: string): boolean {
@@ -1153,7 +1464,9 @@ function mergePolicies(global: PoliciesConfig, route: PolicyOverrides | undefine
   return {
     retry: { ...global.retry, ...route.retry },
     timeouts: { ...global.timeouts, ...route.timeouts },
-    breaker: { ...global.breaker, ...route.breaker },
+    // Kept per deployment and shared by all routes: a route cannot set its own (the schema says so).
+    breaker: global.breaker,
+    cooldown: global.cooldown,
     hedge: { ...global.hedge, ...route.hedge },
     streaming: { ...global.streaming, ...route.streaming },
     fallbackOn: route.fallbackOn ?? global.fallbackOn,

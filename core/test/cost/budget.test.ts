@@ -207,6 +207,35 @@ describe('BudgetLedger', () => {
     expect(await ledger.snapshot('acme')).toMatchObject([{ spentUsd: 0.4, reservedUsd: 0 }]);
   });
 
+  // Issue 10, defect 8: every reserve and settle deep-copied all open reservations (2,000 concurrent
+  // requests: 35.6 s with budgets, 4.0 s without). What one operation reads and writes must not grow
+  // with the number of reservations in flight.
+  it('does work per operation independent of the reservations in flight', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1, 12));
+    const written: number[] = [];
+    const memory = new MemoryStore(clock);
+    const measuring: StateStore = {
+      get: (key) => memory.get(key),
+      set: (key, value, ttlMs) => memory.set(key, value, ttlMs),
+      delete: (key) => memory.delete(key),
+      update: async (key, fn, ttlMs) => {
+        const next = await memory.update(key, fn, ttlMs);
+        written.push(JSON.stringify(next).length);
+        return next;
+      },
+    };
+    const ledger = new BudgetLedger(measuring, clock, [day('acme', 1_000_000), day('*', 1_000_000)]);
+    const open: Reservation[] = [];
+    for (let i = 0; i < 5_000; i++) open.push(await ledger.reserve('acme', 0.001));
+    const afterFew = written[9]!;
+    const afterMany = written.at(-1)!;
+    expect(afterMany).toBeLessThanOrEqual(afterFew + 64);
+    await ledger.settle(open[0]!, 0.001);
+    expect(written.at(-1)!).toBeLessThanOrEqual(afterFew + 64);
+    const [snapshot] = await ledger.snapshot('acme');
+    expect(snapshot).toMatchObject({ spentUsd: 0.001, reservedUsd: 4.999 });
+  });
+
   it('rejects an estimate that is not a finite amount', async () => {
     const { ledger } = setup([day('acme', 1)]);
     await expect(ledger.reserve('acme', Number.NaN)).rejects.toThrow(RangeError);

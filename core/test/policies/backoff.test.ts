@@ -137,3 +137,29 @@ describe('retryDelayMs', () => {
     });
   });
 });
+
+// Issue 10, defect 3: a Retry-After whose sleep would end after the request's total deadline was slept
+// anyway; the request died with a timeout and its fallback was never tried.
+describe('retryDelayMs against the time left', () => {
+  const config = retry({ jitter: 'none' });
+  it('falls back at once when a Retry-After would not end before the deadline', () => {
+    const throttled = error('rate_limited', { retryAfterMs: 3_000 });
+    expect(retryDelayMs(throttled, 1, config, noRandom, 3_001)).toEqual({
+      action: 'retry',
+      delayMs: 3_000,
+      reason: 'retry-after',
+    });
+    expect(retryDelayMs(throttled, 1, config, noRandom, 3_000)).toEqual({
+      action: 'fallback',
+      reason: 'retry-after-past-deadline',
+    });
+  });
+
+  it('does the same for a backoff sleep', () => {
+    expect(retryDelayMs(error('server_error'), 2, config, noRandom, 150)).toEqual({
+      action: 'fallback',
+      reason: 'backoff-past-deadline',
+    });
+    expect(retryDelayMs(error('server_error'), 2, config, noRandom, 250)).toMatchObject({ action: 'retry' });
+  });
+});

@@ -229,6 +229,55 @@ describe('CircuitBreakers, rate mode', () => {
   });
 });
 
+// Issue 10, defect 2: the slow-call rule (see breaker.ts). A hedge loser that outlived its expected
+// latency is reported 'slow'; a success slower than slowCallMs counts as slow too.
+describe('CircuitBreakers, slow calls', () => {
+  it('consecutive mode: slow calls extend a run of failures; a fast success ends it', async () => {
+    const { breakers } = setup();
+    await breakers.record(ID, 'slow', false);
+    await breakers.record(ID, 'failure', false);
+    await breakers.record(ID, 'success', false);
+    await breakers.record(ID, 'slow', false);
+    await breakers.record(ID, 'slow', false);
+    expect(await breakers.state(ID)).toBe('closed');
+    await breakers.record(ID, 'slow', false);
+    expect(await breakers.state(ID)).toBe('open');
+  });
+
+  it('a slow probe re-opens a half-open breaker for a fresh openMs', async () => {
+    const s = setup();
+    await tripAndWait(s);
+    expect(await s.breakers.acquire(ID)).toEqual({ allowed: true, probe: true });
+    await s.breakers.record(ID, 'slow', true);
+    expect(await s.breakers.state(ID)).toBe('open');
+    expect(await s.breakers.acquire(ID)).toEqual({ allowed: false, retryInMs: 10_000 });
+  });
+
+  it('rate mode: opens when the slow share reaches slowCallRate, apart from the failure rate', async () => {
+    const { breakers } = setup({ mode: 'rate', minimumRequests: 10, windowMs: 10_000, slowCallRate: 0.55 });
+    for (let i = 0; i < 4; i++) await breakers.record(ID, 'success', false);
+    for (let i = 0; i < 5; i++) await breakers.record(ID, 'slow', false);
+    await breakers.record(ID, 'success', false);
+    expect(await breakers.state(ID)).toBe('closed'); // 5 slow / 10
+    await breakers.record(ID, 'slow', false);
+    expect(await breakers.state(ID)).toBe('closed'); // 6 / 11
+    await breakers.record(ID, 'slow', false);
+    expect(await breakers.state(ID)).toBe('open'); // 7 / 12
+  });
+
+  it('a success slower than slowCallMs is a slow call; without slowCallMs no success is', async () => {
+    const timed = setup({ slowCallMs: 5_000 });
+    for (let i = 0; i < 3; i++) await timed.breakers.record(ID, 'success', false, 5_001);
+    expect(await timed.breakers.state(ID)).toBe('open');
+    const untimed = setup();
+    for (let i = 0; i < 3; i++) await untimed.breakers.record(ID, 'success', false, 60_000);
+    expect(await untimed.breakers.state(ID)).toBe('closed');
+    const fastEnough = setup({ slowCallMs: 5_000 });
+    for (let i = 0; i < 3; i++) await fastEnough.breakers.record(ID, 'success', false, 5_000);
+    expect(await fastEnough.breakers.state(ID)).toBe('closed');
+  });
+});
+
 describe('countsAsFailure', () => {
   const err = (kind: 'server_error' | 'rate_limited' | 'bad_request' | 'auth' | 'cancelled') =>
     new SwitchyardError(kind, { message: kind });

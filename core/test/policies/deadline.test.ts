@@ -9,6 +9,7 @@ const timeouts = timeoutsSchema.parse({
   headersMs: 1_000,
   firstTokenMs: 2_000,
   idleMs: 500,
+  bodyIdleMs: 700,
   attemptMs: 10_000,
   totalMs: 30_000,
 });
@@ -35,13 +36,28 @@ describe('AttemptDeadline', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it('cancels the headers timeout on headersReceived; a non-streamed body is bounded by attemptMs only', async () => {
+  // Issue 10, defect 4: a stalled non-streamed body was bounded only by the attempt timeout.
+  it('cancels the headers timeout on headersReceived; a non-streamed body may idle bodyIdleMs between chunks', async () => {
     const { clock, deadline } = setup(false);
     await clock.advance(900);
     deadline.headersReceived();
-    expect(deadline.phase).toBe('body');
-    deadline.chunkReceived(); // no idle timeout for a buffered body
-    await clock.advance(9_099);
+    expect(deadline.phase).toBe('body_idle');
+    deadline.chunkReceived(); // stream chunks are not a buffered body's concern
+    await clock.advance(699);
+    deadline.bodyChunkReceived();
+    await clock.advance(699);
+    expect(deadline.signal.aborted).toBe(false);
+    await clock.advance(1);
+    expectTimeout(deadline.signal, 'body_idle');
+  });
+
+  it('a non-streamed body that keeps trickling is still bounded by attemptMs', async () => {
+    const { clock, deadline } = setup(false);
+    deadline.headersReceived();
+    for (let t = 0; t < 9_999; t += 500) {
+      await clock.advance(Math.min(500, 9_999 - t));
+      deadline.bodyChunkReceived();
+    }
     expect(deadline.signal.aborted).toBe(false);
     await clock.advance(1);
     expectTimeout(deadline.signal, 'total');
@@ -136,8 +152,9 @@ describe('AttemptDeadline under a request deadline (notAfter)', () => {
   it('sets no timer that the request deadline would beat, and the request deadline still ends the attempt', async () => {
     const clock = new VirtualClock();
     const request = new RequestDeadline(clock, 5_000);
-    // attemptMs (10 s) is past the request's end (5 s): only the request and headers timers exist.
-    const deadline = new AttemptDeadline(clock, timeouts, request.signal, {
+    // attemptMs (10 s) and bodyIdleMs (60 s) are past the request's end (5 s): only the request and
+    // headers timers exist.
+    const deadline = new AttemptDeadline(clock, { ...timeouts, bodyIdleMs: 60_000 }, request.signal, {
       streaming: false,
       notAfter: clock.now() + 5_000,
     });

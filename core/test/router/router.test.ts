@@ -1,66 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../src/runtime/clock.ts';
-import type { RouterConfigInput } from '../../src/runtime/config/schema.ts';
 import { SwitchyardError } from '../../src/runtime/errors.ts';
-import { Router } from '../../src/runtime/router.ts';
-import type { DecisionTrace } from '../../src/runtime/trace/trace.ts';
-import type { StreamEvent } from '../../src/runtime/types.ts';
+import { ask, BACKUP, BIG, collect, deployment, KEY, PRIMARY, routerFixture } from './fixture.ts';
 import {
   badRequest,
   contextOverflow,
-  createStandIn,
   drive,
   rateLimited,
   serverError,
   unsupportedMaxTokens,
 } from './stand-in.ts';
 
-const clock = new VirtualClock();
-const standIn = createStandIn(clock);
-const KEY = 'sk-test-not-a-real-key';
-const env = { PRIMARY_KEY: KEY, BACKUP_KEY: KEY, BIG_KEY: KEY };
-
-// Origins (host:port) of the stand-in deployments. Fetch-spec "bad ports" are avoided.
-const PRIMARY = '127.0.0.1:4101';
-const BACKUP = '127.0.0.1:4102';
-const BIG = '127.0.0.1:4103';
-
-function deployment(id: string, origin: string, extra: Record<string, unknown> = {}) {
-  return {
-    id,
-    provider: 'openai-compatible' as const,
-    model: 'gpt-4.1',
-    baseURL: `http://${origin}/v1`,
-    apiKey: { env: id === 'big' ? 'BIG_KEY' : id === 'backup' ? 'BACKUP_KEY' : 'PRIMARY_KEY' },
-    ...extra,
-  };
-}
-
-function makeRouter(overrides: Partial<RouterConfigInput> = {}, random = () => 0.5) {
-  const traces: DecisionTrace[] = [];
-  const config: RouterConfigInput = {
-    deployments: [deployment('primary', PRIMARY), deployment('backup', BACKUP), deployment('big', BIG)],
-    routes: [{ name: 'chat', deployments: ['primary'], fallbacks: ['backup'] }],
-    policies: { retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1_000, retryAfterCapMs: 5_000 } },
-    ...overrides,
-  };
-  const router = new Router({
-    config,
-    clock,
-    env,
-    random,
-    fetch: standIn.fetch,
-    newId: () => `t${traces.length + 1}`,
-  });
-  router.onTrace((trace) => traces.push(trace));
-  return { router, traces };
-}
-
-const ask = {
-  model: 'chat',
-  messages: [{ role: 'user' as const, content: 'Say hello.' }],
-  maxOutputTokens: 50,
-};
+const { clock, standIn, makeRouter } = routerFixture();
 
 afterEach(() => standIn.reset());
 
@@ -200,6 +150,24 @@ describe('deadlines', () => {
     expect(error.timeoutPhase).toBe('total');
     expect(clock.now() - started).toBe(5_000);
     expect(traces[0]!.attempts[0]!.errorKind).toBe('timeout');
+  });
+
+  // Issue 10, defect 4: the body of a non-streamed answer has an idle deadline of its own.
+  it('cuts a non-streamed body idle for bodyIdleMs, but not one that keeps trickling', async () => {
+    const { router, traces } = makeRouter({
+      routes: [{ name: 'chat', deployments: ['primary'] }],
+      policies: { retry: { maxAttempts: 1 }, timeouts: { bodyIdleMs: 1_000, attemptMs: 60_000 } },
+    });
+    const text = 'slowly — but surely ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓ ✓';
+    standIn.script(PRIMARY, { kind: 'trickle-ok', text, pieces: 6, everyMs: 600 });
+    const started = clock.now();
+    expect((await drive(clock, router.complete(ask))).text).toBe(text);
+    expect(clock.now() - started).toBe(3_000);
+    standIn.script(PRIMARY, { kind: 'stall-body' });
+    const error = (await drive(clock, router.complete(ask)).catch((e: unknown) => e)) as SwitchyardError;
+    expect(error).toMatchObject({ kind: 'timeout', timeoutPhase: 'body_idle' });
+    expect(traces[1]!.attempts[0]!.error).toMatchObject({ timeoutPhase: 'body_idle' });
+    expect(traces[1]!.attempts[0]!.endedAt - traces[1]!.attempts[0]!.startedAt).toBe(1_000);
   });
 
   it('cuts a stream that stalls after its first token, and surfaces what was streamed', async () => {
@@ -476,9 +444,3 @@ describe('decision trace', () => {
     expect(standIn.calls[0]!.headers.get('authorization')).toBe(`Bearer ${KEY}`);
   });
 });
-
-async function collect(iterable: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
-  const out: StreamEvent[] = [];
-  for await (const event of iterable) out.push(event);
-  return out;
-}

@@ -14,8 +14,15 @@ export type Step =
   | { kind: 'ok'; text?: string; usage?: { prompt: number; completion: number }; finish?: string }
   | { kind: 'error'; status: number; body: Record<string, unknown>; headers?: Record<string, string> }
   | { kind: 'stall-body' }
-  | { kind: 'stream'; chunks: string[]; cut?: boolean; stall?: boolean }
-  | { kind: 'delay-ok'; ms: number; text?: string };
+  /** `usage`: what the final usage chunk carries (default: 10 prompt tokens, a token per chunk); null: no usage chunk. */
+  | { kind: 'stream'; chunks: string[]; cut?: boolean; stall?: boolean; usage?: unknown }
+  /** A plain success whose JSON body arrives in `pieces` chunks, `everyMs` apart on the clock. */
+  | { kind: 'trickle-ok'; text?: string; pieces: number; everyMs: number }
+  /** Accepts the request and never answers (no headers) until it is aborted: a black-holed deployment. */
+  | { kind: 'black-hole' }
+  | { kind: 'delay-ok'; ms: number; text?: string }
+  /** A 200 whose completion carries `content` as given (any JSON value) and `usage` as given (or none). */
+  | { kind: 'raw-ok'; content: unknown; usage?: unknown };
 
 export interface Call {
   origin: string;
@@ -89,14 +96,60 @@ async function respond(
   const model = String(body.model);
   switch (step.kind) {
     case 'ok':
+      // A streamed request gets the same answer as a stream, a word per chunk.
+      if (body.stream === true) {
+        const chunks = wordsOf(step.text ?? 'hello from the stand-in');
+        const { prompt, completion } = step.usage ?? { prompt: 10, completion: chunks.length };
+        const usage = {
+          prompt_tokens: prompt,
+          completion_tokens: completion,
+          total_tokens: prompt + completion,
+        };
+        return respond({ kind: 'stream', chunks, usage }, body, clock, signal);
+      }
       return Response.json(
         completion(step.text ?? 'hello from the stand-in', step.usage, step.finish, model),
       );
     case 'delay-ok':
       await clock.sleep(step.ms, signal).catch(() => undefined);
       return Response.json(completion(step.text ?? 'late answer', undefined, 'stop', model));
+    case 'raw-ok': {
+      const { usage: _usage, ...answer } = completion('', undefined, 'stop', model);
+      const [choice] = answer.choices;
+      const body = {
+        ...answer,
+        choices: [{ ...choice, message: { ...choice!.message, content: step.content } }],
+        ...('usage' in step ? { usage: step.usage } : {}),
+      };
+      return Response.json(body);
+    }
     case 'error':
       return Response.json(step.body, { status: step.status, headers: step.headers ?? {} });
+    case 'trickle-ok': {
+      // Sliced as bytes: a multi-byte character may straddle two chunks, as on a socket.
+      const json = encoder.encode(
+        JSON.stringify(completion(step.text ?? 'slowly but surely', undefined, 'stop', model)),
+      );
+      const size = Math.ceil(json.length / step.pieces);
+      let sent = 0;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            if (sent > 0) await clock.sleep(step.everyMs, signal).catch(() => undefined);
+            if (signal.aborted) return controller.error(signal.reason);
+            controller.enqueue(json.slice(sent, sent + size));
+            sent += size;
+            if (sent >= json.length) controller.close();
+          },
+        }),
+        { headers: { 'content-type': 'application/json' } },
+      );
+    }
+    case 'black-hole':
+      return new Promise<Response>((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      });
     case 'stall-body':
       // Headers now, then a body that never completes.
       return new Response(
@@ -135,18 +188,22 @@ async function respond(
             model,
             choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
           }),
-          sseEvent({
-            id: 'chatcmpl-s',
-            object: 'chat.completion.chunk',
-            created: 1,
-            model,
-            choices: [],
-            usage: {
-              prompt_tokens: 10,
-              completion_tokens: step.chunks.length,
-              total_tokens: 10 + step.chunks.length,
-            },
-          }),
+          ...(step.usage === null
+            ? []
+            : [
+                sseEvent({
+                  id: 'chatcmpl-s',
+                  object: 'chat.completion.chunk',
+                  created: 1,
+                  model,
+                  choices: [],
+                  usage: step.usage ?? {
+                    prompt_tokens: 10,
+                    completion_tokens: step.chunks.length,
+                    total_tokens: 10 + step.chunks.length,
+                  },
+                }),
+              ]),
           'data: [DONE]\n\n',
         );
       }
@@ -172,6 +229,10 @@ function abortable(
       signal.addEventListener('abort', () => controller.error(signal.reason), { once: true });
     },
   });
+}
+
+function wordsOf(text: string): string[] {
+  return text.match(/\S+\s*/g) ?? [text];
 }
 
 function sseEvent(data: unknown): string {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, type ConfigIssue } from './errors.ts';
+import { priceFor } from '../cost/prices.ts';
+import { ConfigError, type ConfigIssue, formatConfigIssue } from './errors.ts';
 import {
   formatFieldPath,
   locateYamlPath,
@@ -109,20 +110,44 @@ export interface RouterConfigOptions extends YamlLimits {
    * ConfigError at that line (an unset key would otherwise reach the provider as no key at all).
    */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Where warnings go (a config that works but probably not as meant, e.g. a model with no price).
+   * Default: process.emitWarning, which Node prints on stderr.
+   */
+  onWarning?: (issue: ConfigIssue) => void;
 }
 
-/** The router config in `text` (YAML or JSON), with defaults applied; `file` names it in errors. */
+function emitConfigWarning(issue: ConfigIssue): void {
+  process.emitWarning(formatConfigIssue(issue), { type: 'SwitchyardConfigWarning' });
+}
+
+/**
+ * The router config in `text` (YAML or JSON), with defaults applied; `file` names it in errors and
+ * warnings. A model missing from the price table (and given no price) is warned about: its calls
+ * cost $0 in every trace and report (with budgets configured it is an error, see the schema).
+ */
 export function parseRouterConfig(
   text: string,
   file: string,
   options: RouterConfigOptions = {},
 ): RouterConfig {
-  const { value, locate } = parseLocated(text, file, routerConfigSchema, options);
+  const { value: config, locate } = parseLocated(text, file, routerConfigSchema, options);
   if (options.env) {
-    const issues = unsetKeyIssues(value, options.env, file, locate);
+    const issues = unsetKeyIssues(config, options.env, file, locate);
     if (issues.length > 0) throw new ConfigError(issues);
   }
-  return value;
+  const warn = options.onWarning ?? emitConfigWarning;
+  config.deployments.forEach((deployment, i) => {
+    if (deployment.price ?? priceFor(deployment.model, config.prices)) return;
+    const path = ['deployments', i, 'model'];
+    warn({
+      file,
+      ...locate(path),
+      field: formatFieldPath(path),
+      message: `model "${deployment.model}" of deployment "${deployment.id}" has no price: its calls are counted as $0; give it a price (price: { input, output } on the deployment, or prices["${deployment.model}"])`,
+    });
+  });
+  return config;
 }
 
 /** The text of a config file; an unreadable file is a ConfigError naming it. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { priceFor } from '../cost/prices.ts';
 import { ERROR_KINDS } from '../errors.ts';
 
 /**
@@ -127,6 +128,8 @@ export const timeoutsSchema = z.strictObject({
   firstTokenMs: z.number().positive().default(30_000),
   /** Longest gap between two stream chunks. */
   idleMs: z.number().positive().default(30_000),
+  /** Longest gap between two chunks of a non-streamed response body, once its headers arrived. */
+  bodyIdleMs: z.number().positive().default(30_000),
   /** One attempt, body read included. */
   attemptMs: z.number().positive().default(120_000),
   /** The whole request, all attempts and waits included. */
@@ -146,6 +149,25 @@ export const breakerSchema = z.strictObject({
   openMs: z.number().positive().default(30_000),
   /** Error kinds that count as failures of the deployment (default: server-side kinds). */
   countKinds: z.array(errorKind).optional(),
+  /**
+   * A success slower than this counts as a slow call (default: none; an LLM call's duration grows
+   * with its answer). A hedge loser cancelled after outliving the deployment's expected latency is
+   * always a slow call. Slow calls extend a run of failures (consecutive mode) and a slow probe
+   * re-opens a half-open breaker.
+   */
+  slowCallMs: z.number().positive().optional(),
+  /** rate mode: slow-call share over the window that opens the breaker, once minimumRequests were seen. */
+  slowCallRate: z.number().min(0).max(1).default(0.5),
+});
+
+/** Keeps a deployment out of rotation when its provider says so (state per deployment, shared). */
+export const cooldownSchema = z.strictObject({
+  /** Honour Retry-After (429, 503, 529) across requests: the deployment is skipped until then. */
+  retryAfter: z.boolean().default(true),
+  /** The longest cooldown a Retry-After may impose (a provider asking for a day gets this). */
+  maxMs: z.number().nonnegative().default(600_000),
+  /** How long a deployment whose quota is exhausted (insufficient_quota, 402) is skipped. */
+  quotaExhaustedMs: z.number().nonnegative().default(600_000),
 });
 
 export const hedgeSchema = z.strictObject({
@@ -168,6 +190,7 @@ export const policiesSchema = z.strictObject({
   breaker: breakerSchema.default(breakerSchema.parse({})),
   hedge: hedgeSchema.default(hedgeSchema.parse({})),
   streaming: streamingSchema.default(streamingSchema.parse({})),
+  cooldown: cooldownSchema.default(cooldownSchema.parse({})),
   /** Error kinds that move to the next deployment of the chain (default: the kinds marked fallbackable). */
   fallbackOn: z.array(errorKind).optional(),
 });
@@ -185,19 +208,31 @@ function overridesOf<Shape extends z.ZodRawShape>(schema: z.ZodObject<Shape>) {
   return z.strictObject(shape);
 }
 
+/** Settings of state kept per deployment: one value for every route, so a route cannot override them. */
+function perDeploymentOnly(section: string) {
+  return z
+    .never({
+      error: `a route cannot set its own ${section}: its state is kept per deployment and shared by every route that uses the deployment; set it once in the global policies.${section}`,
+    })
+    .optional();
+}
+
 export const policyOverridesSchema = z.strictObject({
+  /** A route's retry.budget is a retry budget of its own: its requests and retries are counted apart. */
   retry: overridesOf(retrySchema).optional(),
   timeouts: overridesOf(timeoutsSchema).optional(),
-  breaker: overridesOf(breakerSchema).optional(),
+  breaker: perDeploymentOnly('breaker'),
   hedge: overridesOf(hedgeSchema).optional(),
   streaming: overridesOf(streamingSchema).optional(),
+  cooldown: perDeploymentOnly('cooldown'),
   fallbackOn: z.array(errorKind).optional(),
 });
 
+type RouteLevelPolicies = Omit<PoliciesConfig, 'breaker' | 'cooldown'>;
 export type PolicyOverrides = {
-  [K in keyof PoliciesConfig]?: PoliciesConfig[K] extends readonly unknown[] | undefined
-    ? PoliciesConfig[K]
-    : Partial<PoliciesConfig[K]>;
+  [K in keyof RouteLevelPolicies]?: RouteLevelPolicies[K] extends readonly unknown[] | undefined
+    ? RouteLevelPolicies[K]
+    : Partial<RouteLevelPolicies[K]>;
 };
 
 export const routeMatchSchema = z.strictObject({
@@ -277,6 +312,18 @@ export const routerConfigSchema = z
         });
       }
     });
+    // Budgets apply to tenants, whatever route they call: with any budget, an unpriced deployment
+    // would cost $0 and let every request through every budget.
+    if (config.budgets.length > 0) {
+      config.deployments.forEach((d, i) => {
+        if (d.price ?? priceFor(d.model, config.prices)) return;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['deployments', i, 'model'],
+          message: `model "${d.model}" of deployment "${d.id}" has no price, and budgets are configured: its calls would cost $0 and pass every budget; give it a price (price: { input, output } on the deployment, or prices["${d.model}"])`,
+        });
+      });
+    }
     if (config.defaultRoute && !config.routes.some((r) => r.name === config.defaultRoute)) {
       ctx.addIssue({
         code: 'custom',
@@ -294,6 +341,7 @@ export type PoliciesConfig = z.output<typeof policiesSchema>;
 export type RetryConfig = z.output<typeof retrySchema>;
 export type TimeoutsConfig = z.output<typeof timeoutsSchema>;
 export type BreakerConfig = z.output<typeof breakerSchema>;
+export type CooldownConfig = z.output<typeof cooldownSchema>;
 export type HedgeConfig = z.output<typeof hedgeSchema>;
 export type BudgetConfig = z.output<typeof budgetSchema>;
 export type Price = z.output<typeof priceSchema>;

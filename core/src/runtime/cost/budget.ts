@@ -8,6 +8,13 @@ import type { StateStore } from '../state.ts';
  * the actual cost (or releases the reservation if it never reached the provider). The check and the
  * reservation happen in one `store.update`, so concurrent requests — in this process or, with a
  * shared store, in other replicas — can never jointly reserve past a limit.
+ *
+ * The ledger is linear: a tenant's record holds one running total per budget and the money held by
+ * open reservations grouped by when they were made (at most ~60 groups), never the reservations
+ * themselves. A reservation's handle carries its own amount and group, so settling it is a few
+ * additions; a group still holding money once the reservation TTL has passed belongs to
+ * reservations that were lost (their replica crashed), and is charged at its estimate. Each
+ * operation is one small atomic change of one key, as one Redis script would make it.
  */
 
 export type BudgetPeriod = BudgetConfig['period'];
@@ -21,6 +28,8 @@ export interface Reservation {
   readonly estimateUsd: number;
   /** Ids of the budgets holding the money (empty when no budget applies: nothing to settle). */
   readonly budgets: readonly string[];
+  /** The group (see TenantLedger.held) the money is held in. */
+  readonly heldIn: number;
 }
 
 export interface BudgetSnapshot {
@@ -39,7 +48,8 @@ export interface BudgetSnapshot {
 export interface BudgetLedgerOptions {
   /**
    * An open reservation older than this is assumed lost (e.g. its replica crashed) and is charged
-   * at its estimate, so it cannot hold budget forever. Default one hour, far above any request deadline.
+   * at its estimate, so it cannot hold budget forever (up to a 60th of it early: reservations are
+   * grouped by time). Default one hour, far above any request deadline.
    */
   reservationTtlMs?: number;
 }
@@ -69,17 +79,18 @@ interface LedgerEntry {
   reserved: number;
 }
 
-interface OpenReservation {
-  units: number;
-  budgets: string[];
-  expiresAt: number;
-}
-
-/** Everything one tenant's budgets need, under one key so that one update covers them all. */
+/** Everything one tenant's budgets need, under one key so that one update covers them all. Plain JSON. */
 interface TenantLedger {
   entries: Record<string, LedgerEntry>;
-  open: Record<string, OpenReservation>;
+  /**
+   * Units held by open reservations, by group: the reservation time divided by the group length
+   * (reservationTtlMs / HOLD_GROUPS). Each group also records which budgets it holds money in.
+   */
+  held: Record<string, { units: number; budgets: string[] }>;
 }
+
+/** Open reservations are grouped into this many slices of the reservation TTL. */
+const HOLD_GROUPS = 60;
 
 interface Budget {
   id: string;
@@ -91,6 +102,9 @@ export class BudgetLedger {
   readonly #clock: Clock;
   readonly #budgets: Budget[];
   readonly #reservationTtlMs: number;
+  readonly #groupMs: number;
+  /** Reservations already settled or released by this process: closing one again does nothing. */
+  readonly #closed = new WeakSet<Reservation>();
 
   constructor(
     store: StateStore,
@@ -101,6 +115,7 @@ export class BudgetLedger {
     this.#store = store;
     this.#clock = clock;
     this.#reservationTtlMs = options.reservationTtlMs ?? 3_600_000;
+    this.#groupMs = Math.max(1, this.#reservationTtlMs / HOLD_GROUPS);
     // Ids follow the config ('acme/day'), so a changed limit keeps what was already spent.
     const seen = new Map<string, number>();
     this.#budgets = budgets.map((config) => {
@@ -109,6 +124,11 @@ export class BudgetLedger {
       seen.set(base, n);
       return { id: n === 1 ? base : `${base}#${n}`, config };
     });
+  }
+
+  /** Whether any budget applies to this tenant (requests of other tenants are never reserved for). */
+  applies(tenant: string | undefined): boolean {
+    return this.#applicable(tenant ?? DEFAULT_TENANT).length > 0;
   }
 
   /** Budgets that apply to a tenant: its own, and every '*' budget (kept separately per tenant). */
@@ -126,29 +146,32 @@ export class BudgetLedger {
   }
 
   /**
-   * Brings a tenant's ledger to the current instant without mutating `current` (the store may hold
-   * it by reference, and a refused reservation must write nothing): expired reservations are charged,
-   * and a budget whose period ended starts afresh while keeping its in-flight reservations.
+   * Brings a tenant's ledger to the current instant, in place (the store hands each update a value
+   * no one else is changing): money held by groups of lost reservations is charged, and a budget
+   * whose period ended starts afresh while keeping its in-flight reservations. Idempotent, and
+   * O(groups + budgets), whatever the number of reservations in flight.
    */
   #normalise(current: TenantLedger | undefined, budgets: Budget[], now: number): TenantLedger {
-    const next: TenantLedger = current ? structuredClone(current) : { entries: {}, open: {} };
-    for (const [id, open] of Object.entries(next.open)) {
-      if (open.expiresAt > now) continue;
-      for (const budget of open.budgets) {
-        const entry = next.entries[budget];
+    const ledger: TenantLedger = current ?? { entries: {}, held: {} };
+    const expiredBefore = Math.floor((now - this.#reservationTtlMs) / this.#groupMs);
+    for (const group in ledger.held) {
+      if (Number(group) > expiredBefore) continue;
+      const lost = ledger.held[group]!;
+      for (const budget of lost.budgets) {
+        const entry = ledger.entries[budget];
         if (!entry) continue;
-        entry.reserved -= open.units;
-        entry.spent += open.units;
+        entry.reserved -= lost.units;
+        entry.spent += lost.units;
       }
-      delete next.open[id];
+      delete ledger.held[group];
     }
     for (const { id, config } of budgets) {
       const period = periodKey(config.period, now);
-      const entry = next.entries[id];
-      if (!entry) next.entries[id] = { period, spent: 0, reserved: 0 };
-      else if (entry.period !== period) next.entries[id] = { period, spent: 0, reserved: entry.reserved };
+      const entry = ledger.entries[id];
+      if (!entry) ledger.entries[id] = { period, spent: 0, reserved: 0 };
+      else if (entry.period !== period) ledger.entries[id] = { period, spent: 0, reserved: entry.reserved };
     }
-    return next;
+    return ledger;
   }
 
   /**
@@ -163,17 +186,22 @@ export class BudgetLedger {
     const who = tenant ?? DEFAULT_TENANT;
     const budgets = this.#applicable(who);
     const id = crypto.randomUUID();
-    if (budgets.length === 0) return { id, tenant: who, estimateUsd, budgets: [] };
+    if (budgets.length === 0) return { id, tenant: who, estimateUsd, budgets: [], heldIn: 0 };
 
     const units = toUnits(estimateUsd);
+    const ids = budgets.map((b) => b.id);
+    let heldIn = 0;
+    let over: string[] = [];
+    // A refusal writes the normalised ledger back unchanged rather than throwing from inside the
+    // update: normalising is idempotent, and the money of the refused request is never touched.
     await this.#store.update<TenantLedger>(
       this.#key(who),
       (current) => {
         const now = this.#clock.now();
-        const next = this.#normalise(current, budgets, now);
-        const over: string[] = [];
+        const ledger = this.#normalise(current, budgets, now);
+        over = [];
         for (const { id: budgetId, config } of budgets) {
-          const entry = next.entries[budgetId]!;
+          const entry = ledger.entries[budgetId]!;
           const limit = toUnits(config.limitUsd);
           if (entry.spent + entry.reserved + units > limit) {
             over.push(
@@ -183,14 +211,18 @@ export class BudgetLedger {
             );
           }
         }
-        if (over.length > 0) throw new SwitchyardError('budget_exceeded', { message: over.join('; ') });
-        for (const { id: budgetId } of budgets) next.entries[budgetId]!.reserved += units;
-        next.open[id] = { units, budgets: budgets.map((b) => b.id), expiresAt: now + this.#reservationTtlMs };
-        return next;
+        if (over.length > 0) return ledger;
+        for (const budgetId of ids) ledger.entries[budgetId]!.reserved += units;
+        heldIn = Math.floor(now / this.#groupMs);
+        const group = ledger.held[heldIn];
+        if (group) group.units += units;
+        else ledger.held[heldIn] = { units, budgets: ids };
+        return ledger;
       },
       this.#ttlMs(budgets),
     );
-    return { id, tenant: who, estimateUsd, budgets: budgets.map((b) => b.id) };
+    if (over.length > 0) throw new SwitchyardError('budget_exceeded', { message: over.join('; ') });
+    return { id, tenant: who, estimateUsd, budgets: ids, heldIn };
   }
 
   /**
@@ -208,22 +240,27 @@ export class BudgetLedger {
   }
 
   async #close(reservation: Reservation, spentUnits: number): Promise<void> {
-    if (reservation.budgets.length === 0) return;
+    if (reservation.budgets.length === 0 || this.#closed.has(reservation)) return;
+    this.#closed.add(reservation);
     const budgets = this.#applicable(reservation.tenant);
+    const units = toUnits(reservation.estimateUsd);
     await this.#store.update<TenantLedger>(
       this.#key(reservation.tenant),
       (current) => {
-        const next = this.#normalise(current, budgets, this.#clock.now());
-        const open = next.open[reservation.id];
-        if (!open) return next;
-        for (const budgetId of open.budgets) {
-          const entry = next.entries[budgetId];
+        const ledger = this.#normalise(current, budgets, this.#clock.now());
+        const group = ledger.held[reservation.heldIn];
+        // Its group is gone: the reservation outlived the TTL and was charged at its estimate already.
+        if (!group) return ledger;
+        const released = Math.min(units, group.units);
+        group.units -= released;
+        if (group.units === 0) delete ledger.held[reservation.heldIn];
+        for (const budgetId of reservation.budgets) {
+          const entry = ledger.entries[budgetId];
           if (!entry) continue;
-          entry.reserved -= open.units;
+          entry.reserved -= released;
           entry.spent += spentUnits;
         }
-        delete next.open[reservation.id];
-        return next;
+        return ledger;
       },
       budgets.length > 0 ? this.#ttlMs(budgets) : undefined,
     );
@@ -235,7 +272,8 @@ export class BudgetLedger {
     const budgets = this.#applicable(who);
     if (budgets.length === 0) return [];
     const stored = await this.#store.get<TenantLedger>(this.#key(who));
-    const ledger = this.#normalise(stored, budgets, this.#clock.now());
+    // A read must not change the stored record: normalise a copy (small: totals and groups only).
+    const ledger = this.#normalise(stored && structuredClone(stored), budgets, this.#clock.now());
     return budgets.map(({ id, config }) => {
       const entry = ledger.entries[id]!;
       const limit = toUnits(config.limitUsd);

@@ -1,3 +1,4 @@
+export { DEFAULT_OUTPUT_ALLOWANCE, OutputAllowance } from './allowance.ts';
 export {
   BudgetLedger,
   type BudgetLedgerOptions,
@@ -18,3 +19,4 @@ export {
   priceFor,
 } from './prices.ts';
 export { type CostEstimateOptions, estimateInputTokens, estimateRequestCostUsd } from './tokens.ts';
+export { estimatedUsage, type UsageContext, usageProblem } from './usage.ts';

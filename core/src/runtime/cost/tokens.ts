@@ -49,6 +49,11 @@ function count(text: string): number {
   return n;
 }
 
+/** Tokens of a model's answer text. Not memoised: answers rarely repeat, and would evict prompts. */
+export function countOutputTokens(text: string): number {
+  return text.length === 0 ? 0 : countTokens(text, PLAIN_TEXT);
+}
+
 /** Estimated input tokens of a request: message texts, roles, tool calls and tool definitions. */
 export function estimateInputTokens(request: ChatRequest): number {
   let total = REPLY_PRIMING_TOKENS;

@@ -27,7 +27,15 @@ export function backoffDelayMs(
 
 export type RetryDecision =
   | { action: 'retry'; delayMs: number; reason: 'retry-after' | 'backoff' }
-  | { action: 'fallback'; reason: 'retry-after-over-cap' | 'not-retryable' | 'attempts-exhausted' };
+  | {
+      action: 'fallback';
+      reason:
+        | 'retry-after-over-cap'
+        | 'retry-after-past-deadline'
+        | 'backoff-past-deadline'
+        | 'not-retryable'
+        | 'attempts-exhausted';
+    };
 
 /**
  * Whether this deployment may be tried again for `error`. `config.retryOn` replaces the kind
@@ -43,13 +51,16 @@ export function isRetryable(error: SwitchyardError, config: Pick<RetryConfig, 'r
 /**
  * What to do after attempt number `retryNumber` failed with `error` (so `retryNumber` is also the
  * number of the retry being considered: 1 after the first attempt). `maxAttempts` counts the first
- * attempt, so at most `maxAttempts - 1` retries happen.
+ * attempt, so at most `maxAttempts - 1` retries happen. `timeLeftMs` is what remains of the
+ * request's total deadline: a wait that would not end before it falls back at once instead, since
+ * the request would die asleep and its fallback would never be tried.
  */
 export function retryDelayMs(
   error: SwitchyardError,
   retryNumber: number,
   config: RetryConfig,
   random: () => number,
+  timeLeftMs = Number.POSITIVE_INFINITY,
 ): RetryDecision {
   if (!isRetryable(error, config)) return { action: 'fallback', reason: 'not-retryable' };
   if (retryNumber >= config.maxAttempts) return { action: 'fallback', reason: 'attempts-exhausted' };
@@ -57,7 +68,11 @@ export function retryDelayMs(
     // A provider that names a wait longer than we accept is better left for another deployment.
     if (error.retryAfterMs > config.retryAfterCapMs)
       return { action: 'fallback', reason: 'retry-after-over-cap' };
-    return { action: 'retry', delayMs: Math.max(0, error.retryAfterMs), reason: 'retry-after' };
+    const delayMs = Math.max(0, error.retryAfterMs);
+    if (delayMs >= timeLeftMs) return { action: 'fallback', reason: 'retry-after-past-deadline' };
+    return { action: 'retry', delayMs, reason: 'retry-after' };
   }
-  return { action: 'retry', delayMs: backoffDelayMs(retryNumber, config, random), reason: 'backoff' };
+  const delayMs = backoffDelayMs(retryNumber, config, random);
+  if (delayMs >= timeLeftMs) return { action: 'fallback', reason: 'backoff-past-deadline' };
+  return { action: 'retry', delayMs, reason: 'backoff' };
 }

@@ -11,7 +11,15 @@ import type { StateStore } from '../state.ts';
  *
  * closed --(N failures in a row | failure rate over the window)--> open
  * open --(openMs elapsed)--> half-open: exactly one probe is let through, everyone else refused
- * half-open --(probe success)--> closed;  half-open --(probe failure)--> open (fresh openMs)
+ * half-open --(probe success)--> closed;  half-open --(probe failure or slow)--> open (fresh openMs)
+ *
+ * Slow calls (resilience4j's slow-call rule, adapted): a call is slow when it was cancelled as a
+ * hedge loser after outliving the deployment's expected latency (the router's verdict), or when it
+ * succeeded but took longer than `slowCallMs` (off unless configured: an LLM call's duration grows
+ * with its answer). A deployment that accepts connections and never answers then opens its breaker
+ * although every request it holds up is rescued by a hedge. In consecutive mode a slow call extends
+ * the run of failures (a fast success ends it); in rate mode the breaker also opens when the slow
+ * share of the window reaches `slowCallRate`. A slow probe re-opens a half-open breaker.
  *
  * Open → half-open is lazy: it is applied by the first acquire/record/state call after openMs (no
  * timers, so nothing is pending on the clock and nothing depends on which replica is alive); the
@@ -53,13 +61,19 @@ interface RateBucket {
   epoch: number;
   successes: number;
   failures: number;
+  /** Slow calls (counted here only, not as successes or failures). */
+  slow: number;
 }
+
+/** How an allowed attempt ended, for the breaker. */
+export type BreakerOutcome = 'success' | 'failure' | 'slow';
 
 /** Plain JSON, so that a shared store can serialise it. */
 interface BreakerRecord {
   state: BreakerState;
   /** open: when the probe becomes allowed. */
   openUntil: number;
+  /** Failures and slow calls in a row. */
   consecutiveFailures: number;
   buckets: RateBucket[];
   /** half-open: when the probe in flight was handed out, or null when the slot is free. */
@@ -134,9 +148,17 @@ export class CircuitBreakers {
     return result;
   }
 
-  /** Reports how an allowed attempt ended (only outcomes for which countsAsFailure/success apply). */
-  async record(id: string, outcome: 'success' | 'failure', wasProbe: boolean): Promise<void> {
+  /**
+   * Reports how an allowed attempt ended (only outcomes for which countsAsFailure/success apply).
+   * `durationMs`: how long a success took; above `slowCallMs` it counts as slow.
+   */
+  async record(id: string, reported: BreakerOutcome, wasProbe: boolean, durationMs?: number): Promise<void> {
     if (!this.#config.enabled) return;
+    const slowAfter = this.#config.slowCallMs;
+    const outcome: BreakerOutcome =
+      reported === 'success' && slowAfter !== undefined && durationMs !== undefined && durationMs > slowAfter
+        ? 'slow'
+        : reported;
     if (outcome === 'success' && this.#config.mode === 'consecutive') {
       // The common case changes nothing (closed, no failures to reset): a read instead of a write.
       const stored = await this.#store.get<BreakerRecord>(KEY_PREFIX + id);
@@ -158,7 +180,7 @@ export class CircuitBreakers {
     });
   }
 
-  /** Ends an allowed attempt without a verdict (cancelled, hedge loser, non-counting error); frees a probe slot. */
+  /** Ends an allowed attempt without a verdict (cancelled, abandoned, non-counting error); frees a probe slot. */
   async release(id: string, wasProbe: boolean): Promise<void> {
     if (!this.#config.enabled || !wasProbe) return;
     await this.#mutate(id, (record, now, transitions) => {
@@ -234,17 +256,19 @@ export class CircuitBreakers {
     record.probeSince = null;
   }
 
-  #count(record: BreakerRecord, outcome: 'success' | 'failure', now: number): void {
-    record.consecutiveFailures = outcome === 'failure' ? record.consecutiveFailures + 1 : 0;
+  #count(record: BreakerRecord, outcome: BreakerOutcome, now: number): void {
+    record.consecutiveFailures = outcome === 'success' ? 0 : record.consecutiveFailures + 1;
     if (this.#config.mode !== 'rate') return;
     const epoch = Math.floor(now / this.#bucketMs);
     record.buckets = record.buckets.filter((b) => b.epoch > epoch - this.#bucketCount);
     let bucket = record.buckets.find((b) => b.epoch === epoch);
     if (!bucket) {
-      bucket = { epoch, successes: 0, failures: 0 };
+      bucket = { epoch, successes: 0, failures: 0, slow: 0 };
       record.buckets.push(bucket);
     }
+    // A slow call is neither a success nor a failure of the failure rate: it has a rate of its own.
     if (outcome === 'failure') bucket.failures++;
+    else if (outcome === 'slow') bucket.slow++;
     else bucket.successes++;
   }
 
@@ -253,15 +277,19 @@ export class CircuitBreakers {
       return record.consecutiveFailures >= this.#config.consecutiveFailures;
     const oldest = Math.floor(now / this.#bucketMs) - this.#bucketCount;
     let failures = 0;
+    let slow = 0;
     let total = 0;
     for (const bucket of record.buckets) {
       if (bucket.epoch <= oldest) continue;
       failures += bucket.failures;
-      total += bucket.successes + bucket.failures;
+      slow += bucket.slow ?? 0;
+      total += bucket.successes + bucket.failures + (bucket.slow ?? 0);
     }
-    // failures > 0: a failureRate of 0 must not trip a breaker that saw only successes.
+    if (total < this.#config.minimumRequests) return false;
+    // > 0: a rate of 0 must not trip a breaker that saw only fast successes.
     return (
-      total >= this.#config.minimumRequests && failures > 0 && failures / total >= this.#config.failureRate
+      (failures > 0 && failures / total >= this.#config.failureRate) ||
+      (slow > 0 && slow / total >= this.#config.slowCallRate)
     );
   }
 }

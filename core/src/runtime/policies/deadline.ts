@@ -88,15 +88,16 @@ function timeoutError(phase: TimeoutPhase, message: string, final = false): Swit
 
 /**
  * The deadlines of one attempt: 'headers' until headersReceived(); for streams then 'first_token'
- * until the first chunkReceived() and 'idle' re-armed by every chunk; and 'total' (attemptMs) over
- * the whole attempt including the body read. Call dispose() in a finally.
+ * until the first chunkReceived() and 'idle' re-armed by every chunk; for a non-streamed body
+ * 'body_idle' re-armed by every bodyChunkReceived(); and 'total' (attemptMs) over the whole attempt
+ * including the body read. Call dispose() in a finally.
  */
 export class AttemptDeadline {
   readonly signal: AbortSignal;
   readonly #timed: TimedAbort;
   readonly #timeouts: TimeoutsConfig;
   readonly #streaming: boolean;
-  #phase: 'headers' | 'first_token' | 'idle' | 'body' = 'headers';
+  #phase: 'headers' | 'first_token' | 'idle' | 'body_idle' = 'headers';
 
   /**
    * `notAfter`: when the parent signal's own deadline fires, if it has one. Deadlines that would
@@ -121,21 +122,30 @@ export class AttemptDeadline {
     );
   }
 
-  /** Which wait is running now ('body': a non-streamed body under the total deadline only). */
-  get phase(): 'headers' | 'first_token' | 'idle' | 'body' {
+  /** Which wait is running now. */
+  get phase(): 'headers' | 'first_token' | 'idle' | 'body_idle' {
     return this.#phase;
   }
 
   headersReceived(): void {
     if (this.#phase !== 'headers' || this.#timed.done) return;
     if (!this.#streaming) {
-      this.#phase = 'body';
-      this.#timed.cancel('phase');
+      this.#phase = 'body_idle';
+      this.bodyChunkReceived();
       return;
     }
     this.#phase = 'first_token';
     const ms = this.#timeouts.firstTokenMs;
     this.#timed.arm('phase', ms, () => timeoutError('first_token', `No first token within ${ms} ms`));
+  }
+
+  /** A chunk of a non-streamed body arrived: restarts the body-idle wait. */
+  bodyChunkReceived(): void {
+    if (this.#phase !== 'body_idle' || this.#timed.done) return;
+    const ms = this.#timeouts.bodyIdleMs;
+    this.#timed.arm('phase', ms, () =>
+      timeoutError('body_idle', `Response body idle for more than ${ms} ms`),
+    );
   }
 
   /** A stream chunk arrived: ends the first-token wait and restarts the idle wait. */

@@ -13,12 +13,16 @@ export interface AttemptContext {
   signal: AbortSignal;
   /** Called once when the HTTP response headers of this attempt arrive (ends the headers deadline). */
   onResponseHeaders?: (status: number, headers: Headers) => void;
+  /** Non-streamed calls: called for every chunk of the response body (restarts the body-idle deadline). */
+  onBodyChunk?: () => void;
   /**
    * Wire parameters the provider rejected on an earlier attempt (from SwitchyardError.param). The
    * adapter rewrites them when it knows how (OpenAI 'max_tokens' → 'max_completion_tokens') and
    * omits them otherwise (e.g. 'temperature').
    */
   rewriteParams?: readonly string[];
+  /** The router's clock: an HTTP-date Retry-After is measured against it (default Date.now). */
+  now?: () => number;
 }
 
 /** One provider + model + endpoint, wrapping the official SDK client constructed with maxRetries: 0. */

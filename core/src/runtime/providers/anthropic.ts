@@ -207,6 +207,8 @@ export class AnthropicAdapter implements ProviderAdapter {
     let text = '';
     const toolCalls: ToolCall[] = [];
     for (const block of message.content) {
+      if (block.type === 'text' && typeof block.text !== 'string')
+        throw attempt.malformed(`a text block's text is a ${typeof block.text}, not a string`);
       if (block.type === 'text') text += block.text;
       else if (block.type === 'tool_use') {
         toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
@@ -267,6 +269,8 @@ export class AnthropicAdapter implements ProviderAdapter {
           }
           break;
         case 'content_block_delta':
+          if (event.delta.type === 'text_delta' && typeof event.delta.text !== 'string')
+            throw attempt.malformed(`a text_delta's text is a ${typeof event.delta.text}, not a string`);
           if (event.delta.type === 'text_delta') yield { type: 'text-delta', text: event.delta.text };
           else if (event.delta.type === 'input_json_delta') {
             const call = tools.get(event.index);

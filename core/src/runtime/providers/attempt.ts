@@ -55,6 +55,7 @@ export class Attempt {
       signal: this.context.signal,
       response: this.state.response,
       secrets: this.info.secrets,
+      ...(this.context.now ? { nowMs: this.context.now() } : {}),
     };
   }
 
@@ -74,6 +75,16 @@ export class Attempt {
         this.state.response?.headers.get('x-request-id') ??
         this.state.response?.headers.get('request-id') ??
         undefined,
+    });
+  }
+
+  /** A 200 whose payload does not have the shape the wire format promises (e.g. `content: 42`). */
+  malformed(what: string): SwitchyardError {
+    return new SwitchyardError('malformed_response', {
+      message: `${this.info.provider}: ${what}`,
+      provider: this.info.provider,
+      deployment: this.info.deployment,
+      status: this.state.response?.status,
     });
   }
 

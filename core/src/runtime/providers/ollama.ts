@@ -210,6 +210,10 @@ export class OllamaAdapter implements ProviderAdapter {
     let done = false;
     try {
       for await (const chunk of attempt.iterate<OllamaChatResponse>(sdkStream, mapError)) {
+        if (chunk.message?.content != null && typeof chunk.message.content !== 'string')
+          throw attempt.malformed(
+            `a line's message content is a ${typeof chunk.message.content}, not a string`,
+          );
         if (chunk.message?.content) yield { type: 'text-delta', text: chunk.message.content };
         for (const call of toToolCalls(chunk, toolCount)) {
           toolCount++;

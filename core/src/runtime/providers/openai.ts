@@ -184,6 +184,8 @@ export class OpenAIAdapter implements ProviderAdapter {
       });
     }
     const message = choice.message;
+    if (message.content != null && typeof message.content !== 'string')
+      throw attempt.malformed(`the message content is a ${typeof message.content}, not a string`);
     const toolCalls: ToolCall[] = [];
     for (const call of message.tool_calls ?? []) {
       if (call.type === 'function') {
@@ -229,6 +231,8 @@ export class OpenAIAdapter implements ProviderAdapter {
       const choice = chunk.choices?.[0];
       if (!choice) continue;
       const delta = choice.delta;
+      if (delta?.content != null && typeof delta.content !== 'string')
+        throw attempt.malformed(`a delta's content is a ${typeof delta.content}, not a string`);
       if (delta?.content) yield { type: 'text-delta', text: delta.content };
       if (delta?.refusal) {
         refused = true;

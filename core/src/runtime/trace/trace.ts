@@ -17,6 +17,8 @@ export type SkipReason = 'breaker-open' | 'cooldown' | 'context-window' | 'budge
 export type FallbackReason =
   | 'retry-after-over-cap'
   | 'retry-after-past-deadline'
+  /** A backoff sleep would not have ended before the request's total deadline. */
+  | 'backoff-past-deadline'
   | 'attempts-exhausted'
   | 'retry-budget-denied'
   | 'not-retryable';
@@ -40,6 +42,8 @@ export interface CandidateRecord {
   source: 'route' | 'fallback' | 'context-overflow' | 'content-filtered';
   skipped?: SkipReason;
   detail?: string;
+  /** skipped 'cooldown' or 'breaker-open': clock time until which the deployment is out of rotation. */
+  until?: number;
 }
 
 export interface AttemptRecord {
@@ -67,7 +71,10 @@ export interface AttemptRecord {
   timeoutPhase?: TimeoutPhase;
   /** A hedge loser that had outlived the deployment's expected latency: counted against it as a slow call. */
   slow?: boolean;
-  /** Streams: characters of text this attempt delivered to the caller, and their SHA-256 (hex, first 16). */
+  /**
+   * Streams: characters (String.length) of text this attempt delivered to the caller, and the SHA-256
+   * of that text's UTF-8 (hex, first 16). 0 and the hash of '' for an attempt that delivered nothing.
+   */
   deliveredChars?: number;
   deliveredHash?: string;
   /** The cost was estimated from counted tokens (usage missing, invalid, or the stream was cut). */

@@ -216,9 +216,10 @@ function expectations(c: Case): { sdk: SdkExpect; router: RouterExpect } {
         router: fail('timeout', { phase: stream ? 'first_token' : 'headers' }),
       };
     case 'stall_after_headers':
-      // The deadline's own error carries no HTTP status, although a 200 had arrived.
+      // The deadline's own error carries no HTTP status, although a 200 had arrived. A stalled
+      // non-streamed body runs into the body-idle deadline (issue 10, defect 4), not the attempt's.
       if (!stream)
-        return { sdk: { pending: true }, router: fail('timeout', { phase: 'total', status: null }) };
+        return { sdk: { pending: true }, router: fail('timeout', { phase: 'body_idle', status: null }) };
       return params.afterChunks === 0
         ? { sdk: { pending: true }, router: fail('timeout', { phase: 'first_token', status: null }) }
         : { sdk: { pending: true }, router: fail('timeout', { phase: 'idle', status: null, partial: true }) };
@@ -511,6 +512,7 @@ describe.each(CASES)('$label', (c) => {
         headers: TIMEOUTS.headersMs,
         first_token: TIMEOUTS.firstTokenMs,
         idle: TIMEOUTS.idleMs,
+        body_idle: TIMEOUTS.bodyIdleMs,
         total: TIMEOUTS.attemptMs,
       };
       // The deadline fired on the virtual clock, not a moment later (idle: counted from the last chunk).

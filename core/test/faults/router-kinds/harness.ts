@@ -21,6 +21,7 @@ export const TIMEOUTS = {
   headersMs: 1_000,
   firstTokenMs: 2_000,
   idleMs: 3_000,
+  bodyIdleMs: 6_000,
   attemptMs: 10_000,
   totalMs: 60_000,
 };
