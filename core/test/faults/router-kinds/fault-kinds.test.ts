@@ -281,6 +281,27 @@ function expectations(c: Case): { sdk: SdkExpect; router: RouterExpect } {
         sdk: { throws: { name: 'SyntaxError', status: null } },
         router: fail('malformed_response', { status: null }),
       };
+    case 'empty_body':
+      if (!stream)
+        // openai and anthropic read no body at all for content-length 0 (null, then a TypeError on it);
+        // ollama-js parses '' as JSON. Either way the router says malformed_response, not network.
+        return p === 'ollama'
+          ? {
+              sdk: { throws: { name: 'SyntaxError', status: null } },
+              router: fail('malformed_response', { status: null }),
+            }
+          : {
+              sdk: { throws: { name: 'TypeError', status: null } },
+              router: fail('malformed_response', { status: 200 }),
+            };
+      // A stream with no event at all: like a clean cut before the first chunk.
+      return {
+        sdk:
+          p === 'ollama'
+            ? { throws: { name: 'Error', message: /^Did not receive done or success response in stream\.$/ } }
+            : { ok: (r) => expect([r.text, r.finish]).toEqual(['', undefined]) },
+        router: fail('network', { status: 200 }),
+      };
     case 'malformed_sse':
       return {
         sdk: { throws: { name: 'SyntaxError', status: null } },
