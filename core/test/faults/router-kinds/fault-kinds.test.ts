@@ -459,9 +459,9 @@ async function routerOutcome(c: Case, withFault: boolean) {
 }
 
 describe('every catalogue fault has rows', () => {
-  it('covers all 29 faults and every provider each applies to', () => {
+  it('covers all 30 faults and every provider each applies to', () => {
     expect(new Set(CASES.map((c) => c.fault)).size).toBe(FAULT_IDS.length);
-    expect(FAULT_IDS.length).toBe(29);
+    expect(FAULT_IDS.length).toBe(30);
     for (const fault of FAULT_IDS) {
       const providers = new Set(CASES.filter((c) => c.fault === fault).map((c) => c.provider));
       expect([...providers].sort(), fault).toEqual([...FAULTS[fault].providers].sort());
