@@ -11,25 +11,39 @@ import { ERROR_KINDS } from '../runtime/errors.ts';
  */
 
 // ---------------------------------------------------------------------------------------------
-// Durations: numbers are milliseconds; strings carry a unit ('250ms', '1.5s', '10s', '2m', '1h').
+// Durations: numbers are milliseconds; strings carry units, alone or compound ('250ms', '1.5s', '2m30s', '1h15m').
+//
+// Hand-written: parse-duration (the common library) also reads years, months, weeks and µs, with
+// spaces and in any order, and answers `null` without saying why; a scenario's durations need four
+// units in one fixed order, and an error that shows the expected form.
 
-const DURATION_PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+const PART = '(\\d+(?:\\.\\d+)?)';
+const DURATION_PATTERN = new RegExp(
+  `^\\s*(?=\\d)(?:${PART}h)?(?:${PART}m(?!s))?(?:${PART}s)?(?:${PART}ms)?\\s*$`,
+);
+const PART_MS = [3_600_000, 60_000, 1_000, 1];
 
-/** Milliseconds in a duration ('250ms', '10s', '2m', '1h') or a number of ms; undefined if unreadable. */
+/** Milliseconds in a duration ('250ms', '10s', '2m30s', '1h') or a number of ms; undefined if unreadable. */
 export function parseDuration(value: number | string): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
   const match = DURATION_PATTERN.exec(value);
   if (!match) return undefined;
-  return Number(match[1]) * UNIT_MS[match[2]!]!;
+  return match
+    .slice(1)
+    .reduce((sum, part, i) => sum + (part === undefined ? 0 : Number(part) * PART_MS[i]!), 0);
 }
 
 export const durationSchema = z
   .union([
     z.number().nonnegative(),
-    z.string().regex(DURATION_PATTERN, { error: "expected a duration such as '250ms', '10s', '2m' or '1h'" }),
+    z
+      .string()
+      .regex(DURATION_PATTERN, { error: "expected a duration such as '250ms', '10s', '2m30s' or '1h'" }),
   ])
-  .meta({ description: "Milliseconds, or a string with a unit: '250ms', '10s', '2m', '1h'." })
+  .meta({
+    description:
+      "Milliseconds, or a string with units, alone or largest first: '250ms', '10s', '2m30s', '1h15m'.",
+  })
   .transform((value) => parseDuration(value)!);
 
 const share = z.number().min(0).max(1);
@@ -80,8 +94,20 @@ export const loadSchema = z
     thinkTime: durationSchema.optional(),
     /** The prompt mix; default faker-made prompts of 8 to 60 words. */
     prompts: z.array(promptSourceSchema).min(1).optional(),
-    /** Share of requests that are streamed. */
-    streamShare: share.default(0),
+    /**
+     * Share of requests that are streamed: one number, or a default with per-route and per-tenant
+     * shares (a tenant's share wins over its route's).
+     */
+    streamShare: z
+      .union([
+        share,
+        z.strictObject({
+          default: share.default(0),
+          routes: z.record(z.string().min(1), share).optional(),
+          tenants: z.record(z.string().min(1), share).optional(),
+        }),
+      ])
+      .default(0),
     /** Route names (the request's `model`) → weight; default the config's default route. */
     routes: weightsSchema.optional(),
     tenants: weightsSchema.optional(),
@@ -169,6 +195,26 @@ export const faultSchema = z
     ramp: z
       .strictObject({ from: durationSchema, to: durationSchema, fromRate: share, toRate: share })
       .optional(),
+    /** A repeating schedule from `from`: `down` with the fault, then `up` without, again and again (until `to`). */
+    repeat: z.strictObject({ down: durationSchema, up: durationSchema }).optional(),
+    /**
+     * A Retry-After header on the fault's response, whatever its status (429, 503, 529…): a duration
+     * (sent as delta-seconds), or `{ after, as: 'http-date' }` for an HTTP date that far ahead on the
+     * run's clock. It replaces the fault's own retry-after(-ms) headers.
+     */
+    retryAfter: z
+      .union([
+        durationSchema,
+        z.strictObject({ after: durationSchema, as: z.enum(['seconds', 'http-date']).default('seconds') }),
+      ])
+      .optional(),
+    /** Extra headers on the fault's response (not on transport faults). */
+    headers: z
+      .record(
+        z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'not an HTTP header name' }),
+        z.string(),
+      )
+      .optional(),
     enabled: z.boolean().default(true),
   })
   .superRefine((fault, ctx) => {
@@ -205,6 +251,25 @@ export const faultSchema = z
       ctx.addIssue({ code: 'custom', path: ['ramp', 'to'], message: '`ramp.to` must be after `ramp.from`' });
     if (fault.ramp && fault.rate !== undefined)
       ctx.addIssue({ code: 'custom', path: ['rate'], message: 'give either `rate` or `ramp`, not both' });
+    for (const part of ['down', 'up'] as const)
+      if (fault.repeat && !(fault.repeat[part] > 0))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['repeat', part],
+          message: `\`repeat.${part}\` must be longer than 0`,
+        });
+    if (fault.retryAfter !== undefined && FAULTS[fault.fault as FaultId]?.category === 'transport')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retryAfter'],
+        message: `fault ${fault.fault} sends no response to carry a Retry-After header`,
+      });
+    if (fault.headers !== undefined && FAULTS[fault.fault as FaultId]?.category === 'transport')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headers'],
+        message: `fault ${fault.fault} sends no response to carry headers`,
+      });
   });
 
 // ---------------------------------------------------------------------------------------------
@@ -226,6 +291,11 @@ const common = {
   /** Names it in reports (default `<index>:<type>`). */
   id: z.string().min(1).optional(),
   description: z.string().optional(),
+  /**
+   * A run with no evidence for this hypothesis (no retry after a Retry-After, no breaker opened, no
+   * stream failed mid-way…) makes it inconclusive, which fails the run unless this is true.
+   */
+  allowInconclusive: z.boolean().default(false),
   /** before/during/after are relative to the union of the fault windows. */
   phase: z.enum(PHASES).default('overall'),
   where: requestFilterSchema.optional(),
@@ -312,6 +382,38 @@ export const hypothesisSchema = z.discriminatedUnion('type', [
     threshold: share.default(0.95),
     /** Success rate is measured over buckets of this size (by request start). */
     bucket: durationSchema.default(10_000),
+  }),
+  z.strictObject({
+    type: z.literal('retry_after_respected_across_requests'),
+    ...common,
+    /** No attempt on a deployment, from any request, starts before a Retry-After it gave earlier allowed. */
+    deployment: z.string().optional(),
+    /** Slack for clock granularity. */
+    toleranceMs: z.number().nonnegative().default(0),
+  }),
+  z.strictObject({
+    type: z.literal('breaker_thrash'),
+    ...common,
+    /** At most this many times a deployment's breaker opens (from closed, or after a failed probe) per fault window. */
+    atMost: z.number().int().positive(),
+    deployment: z.string().optional(),
+    /** Opens this long after a window ends still count for it. */
+    grace: durationSchema.default(0),
+  }),
+  z.strictObject({
+    /** A failed request tried (or skipped, with a reason) every deployment of its route's chain. */
+    type: z.literal('every_fallback_tried'),
+    ...common,
+  }),
+  z.strictObject({
+    /** No request dies at its total deadline while a deployment of its chain it never tried was answering. */
+    type: z.literal('no_deadline_death_with_healthy_fallback'),
+    ...common,
+  }),
+  z.strictObject({
+    /** Every request sent ends (with an answer or an error) before the run drains. */
+    type: z.literal('no_request_left_hanging'),
+    ...common,
   }),
   z.strictObject({
     type: z.literal('retries_spread'),

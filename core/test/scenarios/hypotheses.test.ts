@@ -89,10 +89,17 @@ describe('phases', () => {
     expect(overall).toMatchObject({ passed: true, line: 11, actual: '66.67% (2/3)' });
   });
 
-  it('a hypothesis that selects no traffic fails instead of passing vacuously', () => {
-    const [result] = check([{ type: 'success_rate', atLeast: 0.5, phase: 'after' }], { requests: [] });
-    expect(result!.passed).toBe(false);
-    expect(result!.actual).toMatch(/no matching requests/);
+  it('a hypothesis that selects no traffic is inconclusive, and fails the run unless allowed', () => {
+    const [result, allowed] = check(
+      [
+        { type: 'success_rate', atLeast: 0.5, phase: 'after' },
+        { type: 'success_rate', atLeast: 0.5, phase: 'after', allowInconclusive: true },
+      ],
+      { requests: [] },
+    );
+    expect(result).toMatchObject({ verdict: 'inconclusive', passed: false });
+    expect(result!.actual).toMatch(/^inconclusive: no matching requests/);
+    expect(allowed).toMatchObject({ verdict: 'inconclusive', passed: true, allowInconclusive: true });
   });
 });
 
@@ -194,15 +201,9 @@ describe('checks', () => {
           errorKind: 'rate_limited',
           next: 'retry',
           costUsd: 0,
+          retryAfterSentMs: 1_000,
         },
-        {
-          deployment: 'a',
-          startMs: 500,
-          endMs: 600,
-          outcome: 'success',
-          costUsd: 0.01,
-          retryAfterNotBeforeMs: 1_010,
-        },
+        { deployment: 'a', startMs: 500, endMs: 600, outcome: 'success', costUsd: 0.01 },
       ],
     });
     const [result] = check([{ type: 'retry_after_respected' }], { requests: [early] });

@@ -6,9 +6,21 @@ import type { Command } from 'commander';
 import type { JournalWriter, ReportFiles, SummaryFiles } from '../../reports/index.ts';
 import { loadRouterConfig } from '../../runtime/config/load.ts';
 import type { RouterConfig } from '../../runtime/config/schema.ts';
-import type { RunJournal, RunProgress, Scenario } from '../../scenarios/index.ts';
+import type { RunProgress, Scenario } from '../../scenarios/index.ts';
+import { hypothesisVerdict, type RunJournal } from '../../scenarios/journal.ts';
 import { displayPath } from '../shared/files.ts';
-import { CliError, EXIT, err, formatMs, intOption, issuesOf, out, paint, table } from '../shared/output.ts';
+import {
+  CliError,
+  EXIT,
+  err,
+  formatMs,
+  intOption,
+  issuesOf,
+  out,
+  paint,
+  shareOption,
+  table,
+} from '../shared/output.ts';
 import type { FromWorker, ToWorker } from './run-worker.ts';
 import { checkFiles } from './validate.ts';
 
@@ -23,6 +35,7 @@ interface RunOptions {
   against?: string;
   proxyPort?: number;
   model?: string;
+  streamShare?: number;
 }
 
 /** The environment variable whose value is sent to the gateway as its API key in --against mode. */
@@ -163,6 +176,7 @@ async function runAll(
           mode,
           ...(options.live ? { live: true } : {}),
           ...(options.seed !== undefined ? { seed: options.seed } : {}),
+          ...(options.streamShare !== undefined ? { streamShare: options.streamShare } : {}),
         } satisfies ToWorker);
       };
       const settle = async (journal: RunJournal | undefined, error: string | undefined) => {
@@ -274,6 +288,7 @@ async function runAllAgainst(
           signal,
           ...(options.model ? { model: options.model } : {}),
           ...(options.seed !== undefined ? { seed: options.seed } : {}),
+          ...(options.streamShare !== undefined ? { streamShare: options.streamShare } : {}),
           ...(process.env[GATEWAY_KEY_ENV] ? { apiKey: process.env[GATEWAY_KEY_ENV] } : {}),
           onProgress: (progress) => view.update(id, scenario, progress),
           onError: (error) => {
@@ -327,14 +342,20 @@ function successRate(journal: RunJournal): string {
   return `${((ok / journal.requests.length) * 100).toFixed(1)}%`;
 }
 
+/** `3/4` held, with how many were inconclusive: `3/5 (1 ?)`. */
+function heldCount(journal: RunJournal): string {
+  const held = journal.hypotheses.filter((h) => hypothesisVerdict(h) === 'passed').length;
+  const unsure = journal.hypotheses.filter((h) => hypothesisVerdict(h) === 'inconclusive').length;
+  return `${held}/${journal.hypotheses.length}${unsure ? ` (${unsure} ?)` : ''}`;
+}
+
 export function renderVerdictTable(results: ScenarioResult[]): string {
   const rows = results.map((r) => {
     const j = r.journal;
-    const held = j ? j.hypotheses.filter((h) => h.passed).length : 0;
     return [
       r.name,
       verdictLabel(r),
-      j ? `${held}/${j.hypotheses.length}` : '—',
+      j ? heldCount(j) : '—',
       j ? String(j.requests.length) : '—',
       j ? successRate(j) : '—',
       j ? formatMs(j.durationMs) : '—',
@@ -355,11 +376,15 @@ export function renderVerdictTable(results: ScenarioResult[]): string {
   for (const r of results) {
     if (r.error) lines.push(paint('red', `! ${r.name}: ${r.error.split('\n')[0]}`));
     for (const h of r.journal?.hypotheses ?? []) {
-      if (h.passed) continue;
+      const verdict = hypothesisVerdict(h);
+      if (verdict === 'passed') continue;
       const where = `${displayPath(r.scenario.file)}${h.line ? `:${h.line}` : ''}`;
-      // Not observable (--against): not proven, so not a pass, but not a caught failure either.
-      const mark = h.evaluable === false ? paint('yellow', '?') : paint('red', '✗');
-      lines.push(`${mark} ${where} ${paint('bold', h.id)}: ${h.description}`);
+      // Inconclusive (no evidence) or not observable (--against): not proven, so not a pass, but not a
+      // caught failure either; allowed by the scenario, it does not fail the run.
+      const mark = verdict === 'inconclusive' ? paint('yellow', '?') : paint('red', '✗');
+      const note =
+        verdict === 'inconclusive' ? (h.passed ? ' (inconclusive, allowed)' : ' (inconclusive)') : '';
+      lines.push(`${mark} ${where} ${paint('bold', h.id)}${note}: ${h.description}`);
       lines.push(`    expected ${h.expected}; actual ${h.actual}`);
       if (h.examples.length > 0) lines.push(paint('dim', `    e.g. ${h.examples.join(', ')}`));
     }
@@ -389,9 +414,11 @@ function toJson(
       simulatedMs: r.journal?.durationMs ?? 0,
       wallMs: r.wallMs,
       ...(r.journal?.against ? { against: r.journal.against } : {}),
+      ...(r.journal?.streamShareOverride !== undefined ? { streamShare: r.journal.streamShareOverride } : {}),
       hypotheses: (r.journal?.hypotheses ?? []).map((h) => ({
         id: h.id,
         kind: h.kind,
+        verdict: hypothesisVerdict(h),
         passed: h.passed,
         ...(h.evaluable === false ? { evaluable: false } : {}),
         expected: h.expected,
@@ -418,6 +445,11 @@ export function registerRun(program: Command): void {
     .option(
       '--live',
       "call the router config's real providers (keys from the environment) instead of the simulator, with the faults injected on the way; implies --real-time",
+    )
+    .option(
+      '--stream-share <x>',
+      'force the share of streamed requests (0..1) in every scenario, e.g. 1 to re-run it all streamed',
+      shareOption('--stream-share'),
     )
     .option(
       '--concurrency <n>',
