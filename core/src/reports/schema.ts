@@ -91,6 +91,7 @@ const hypothesisSchema = z.object({
   verdict: z.enum(['passed', 'failed', 'inconclusive']).optional(),
   allowInconclusive: z.literal(true).optional(),
   passed: z.boolean(),
+  spec: z.record(z.string(), z.unknown()).optional(),
   evaluable: z.literal(false).optional(),
   expected: z.string(),
   actual: z.string(),

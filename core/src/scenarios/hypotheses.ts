@@ -37,7 +37,9 @@ export function evaluateHypotheses(
     const outcome = evaluate(hypothesis, parts);
     const line = scenario.hypothesisLines?.[index];
     const phaseNote = hypothesis.phase === 'overall' ? '' : ` (${hypothesis.phase} the fault window)`;
-    const allowed = hypothesis.allowInconclusive === true;
+    const allowed =
+      hypothesis.allowInconclusive === true ||
+      (hypothesis.allowInconclusive === 'without-traffic' && outcome.noTraffic === true);
     return {
       id: hypothesis.id ?? `${index}:${hypothesis.type}`,
       kind: hypothesis.type,
@@ -47,6 +49,7 @@ export function evaluateHypotheses(
       verdict: outcome.verdict,
       ...(allowed ? { allowInconclusive: true as const } : {}),
       passed: outcome.verdict === 'passed' || (outcome.verdict === 'inconclusive' && allowed),
+      spec: { ...hypothesis },
       expected: outcome.expected,
       actual: outcome.actual,
       examples: outcome.examples.slice(0, MAX_EXAMPLES),
@@ -66,6 +69,8 @@ export function runVerdict(
 interface Outcome {
   summary: string;
   verdict: HypothesisVerdict;
+  /** Inconclusive because the hypothesis selected no request at all. */
+  noTraffic?: true;
   expected: string;
   actual: string;
   examples: string[];
@@ -160,6 +165,13 @@ export const retryAfterOf = (a: AttemptSummary): number | undefined => a.retryAf
 
 function evaluate(h: Hypothesis, parts: JournalParts): Outcome {
   const selected = inPhase(parts.requests, parts.faultWindows, h.phase).filter((r) => matches(r, h.where));
+  const outcome = check(h, parts, selected);
+  return outcome.verdict === 'inconclusive' && selected.length === 0
+    ? { ...outcome, noTraffic: true }
+    : outcome;
+}
+
+function check(h: Hypothesis, parts: JournalParts, selected: RequestRecord[]): Outcome {
   switch (h.type) {
     case 'success_rate': {
       const summary = `success rate ≥ ${pct(h.atLeast)}`;
@@ -180,7 +192,9 @@ function evaluate(h: Hypothesis, parts: JournalParts): Outcome {
       const summary = `${h.percentile} ${metric} ≤ ${ms(h.atMost)}`;
       const expected = `≤ ${ms(h.atMost)}`;
       const pool = h.successesOnly ? selected.filter((r) => r.outcome === 'success') : selected;
-      if (pool.length === 0) return empty(summary, expected);
+      if (selected.length === 0) return empty(summary, expected);
+      if (pool.length === 0)
+        return inconclusive(summary, expected, `none of ${selected.length} requests succeeded`);
       const metricOf = (r: RequestRecord) => (h.metric === 'ttft' ? (r.ttftMs ?? r.latencyMs) : r.latencyMs);
       const value = percentile(pool.map(metricOf), Number(h.percentile.slice(1)));
       return {
@@ -667,7 +681,8 @@ function noDuplicatedText(selected: RequestRecord[]): Outcome {
   const summary = 'no text is delivered twice after a mid-stream failure';
   const expected = "every stream's text is exactly what one attempt delivered";
   const streams = selected.filter((r) => r.stream && !r.hung);
-  if (streams.length === 0) return inconclusive(summary, expected, 'no streamed request');
+  if (streams.length === 0)
+    return { ...inconclusive(summary, expected, 'no streamed request'), noTraffic: true };
   const bad: string[] = [];
   const reasons = new Set<string>();
   let accounted = 0;

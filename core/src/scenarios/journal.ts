@@ -180,6 +180,8 @@ export interface HypothesisResult {
   allowInconclusive?: true;
   /** Whether it lets the run pass: verdict 'passed', or 'inconclusive' where allowed. */
   passed: boolean;
+  /** The hypothesis as the scenario states it, defaults filled and durations in ms: what a re-check reads. */
+  spec?: Record<string, unknown>;
   /**
    * false when the run could not observe what the hypothesis is about (an --against run cannot see
    * the gateway's breakers, for one). Such a hypothesis never passes: `passed` is false too, and

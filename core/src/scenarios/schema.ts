@@ -293,9 +293,11 @@ const common = {
   description: z.string().optional(),
   /**
    * A run with no evidence for this hypothesis (no retry after a Retry-After, no breaker opened, no
-   * stream failed mid-way…) makes it inconclusive, which fails the run unless this is true.
+   * stream failed mid-way…) makes it inconclusive, which fails the run unless this allows it:
+   * `true` for any lack of evidence, `without-traffic` only when it selects no request at all (a
+   * streams-only hypothesis in a run with no streams, e.g. `run --stream-share 0`).
    */
-  allowInconclusive: z.boolean().default(false),
+  allowInconclusive: z.union([z.boolean(), z.literal('without-traffic')]).default(false),
   /** before/during/after are relative to the union of the fault windows. */
   phase: z.enum(PHASES).default('overall'),
   where: requestFilterSchema.optional(),
