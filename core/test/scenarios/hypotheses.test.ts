@@ -504,3 +504,26 @@ describe('inconclusive where the old checks passed without evidence', () => {
     expect(results.every((r) => !r.passed && r.actual.startsWith('inconclusive: '))).toBe(true);
   });
 });
+
+describe('allowInconclusive', () => {
+  it("'without-traffic' allows only a hypothesis that selected no request, true allows any lack of evidence", () => {
+    const noStreams = [request(0, 'success')];
+    const [streamsOnly, noEvidence, anything] = check(
+      [
+        {
+          type: 'latency',
+          where: { stream: true },
+          percentile: 'p95',
+          atMost: '1s',
+          allowInconclusive: 'without-traffic',
+        },
+        { type: 'retries_spread', atMost: 2, allowInconclusive: 'without-traffic' },
+        { type: 'retries_spread', atMost: 2, allowInconclusive: true },
+      ],
+      { requests: noStreams },
+    );
+    expect(streamsOnly).toMatchObject({ verdict: 'inconclusive', passed: true, allowInconclusive: true });
+    expect(noEvidence).toMatchObject({ verdict: 'inconclusive', passed: false });
+    expect(anything).toMatchObject({ verdict: 'inconclusive', passed: true });
+  });
+});

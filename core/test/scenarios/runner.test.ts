@@ -238,7 +238,10 @@ describe('runScenario (real time)', () => {
       load: { requests: 20, rate: 100, arrivals: 'uniform', streamShare: 0.5 },
       simulator: { latency: { '*': { ttftMedianMs: 5, ttftSigma: 0, tokensPerSecond: 0 } } },
       faults: [{ fault: 'server_error', firstN: 2 }],
-      hypotheses: [{ type: 'success_rate', atLeast: 1 }, { type: 'max_attempts_per_request', atMost: 2 }],
+      hypotheses: [
+        { type: 'success_rate', atLeast: 1 },
+        { type: 'max_attempts_per_request', atMost: 2 },
+      ],
     });
     const journal = await runScenario(scenario, { mode: 'real-time' });
     expect(journal).toMatchObject({ mode: 'real-time', status: 'complete', verdict: 'passed' });
