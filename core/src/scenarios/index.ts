@@ -20,6 +20,7 @@ export {
   runVerdict,
 } from './hypotheses.ts';
 export * from './journal.ts';
+export { createRequestFactory, type GeneratedRequest, streamShareOf } from './load-gen.ts';
 export {
   defineScenario,
   loadScenario,
