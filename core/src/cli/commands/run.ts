@@ -474,8 +474,10 @@ export function registerRun(program: Command): void {
     .addHelpText(
       'after',
       '\nWrites <scenario>.journal.json, .junit.xml, .md and .html per scenario, plus summary.md,\n' +
-        'summary.junit.xml and index.html. Exit codes: 0 all hypotheses held, 1 some failed,\n' +
-        '2 bad input or config, 130 interrupted (journals are written, marked incomplete).\n\n' +
+        'summary.junit.xml and index.html. Exit codes: 0 all hypotheses held, 1 some failed or were\n' +
+        'inconclusive (no evidence either way; a scenario may allow that with allowInconclusive), 2 bad\n' +
+        'input or config, 130 interrupted (journals are written, marked incomplete).\n' +
+        'node tools/recheck-journal.mjs <journal…> re-derives every verdict from a journal alone.\n\n' +
         '--against URL grades a gateway you run (LiteLLM, Portkey, your own): the chaos proxy serves the\n' +
         "simulated providers with each scenario's faults on 127.0.0.1 (OpenAI at <proxy>/v1, Anthropic\n" +
         "and Ollama at <proxy>); point the gateway's upstreams there (fix the port with --proxy-port) and\n" +
