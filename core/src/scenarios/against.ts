@@ -14,7 +14,6 @@ import { evaluateHypotheses, runVerdict } from './hypotheses.ts';
 import type {
   AgainstSummary,
   AttemptSummary,
-  FaultWindow,
   HypothesisResult,
   RequestRecord,
   RunJournal,

@@ -20,7 +20,6 @@ export {
   runVerdict,
 } from './hypotheses.ts';
 export * from './journal.ts';
-export { createRequestFactory, type GeneratedRequest, streamShareOf } from './load-gen.ts';
 export {
   defineScenario,
   loadScenario,
@@ -31,6 +30,7 @@ export {
   parseScenarioSpec,
   ScenarioError,
 } from './load.ts';
+export { createRequestFactory, type GeneratedRequest, streamShareOf } from './load-gen.ts';
 export {
   type RunOptions,
   type RunProgress,

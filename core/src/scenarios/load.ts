@@ -128,7 +128,10 @@ export async function parseScenario(
   const shares = spec.load.streamShare;
   for (const name of Object.keys(typeof shares === 'number' ? {} : (shares.routes ?? {}))) {
     if (!routeNames.has(name) && !deploymentIds.has(name))
-      fileIssue(['load', 'streamShare', 'routes', name], `unknown route "${name}" (not in the router config)`);
+      fileIssue(
+        ['load', 'streamShare', 'routes', name],
+        `unknown route "${name}" (not in the router config)`,
+      );
   }
 
   const promptFiles: Record<number, string[]> = {};
