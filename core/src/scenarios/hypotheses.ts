@@ -87,6 +87,36 @@ const inconclusive = (summary: string, expected: string, why: string): Outcome =
 
 const judged = (ok: boolean): HypothesisVerdict => (ok ? 'passed' : 'failed');
 
+/** Passed when nothing went wrong; else the problems are what was seen. */
+const byProblems = (
+  summary: string,
+  expected: string,
+  problems: string[],
+  held: string,
+  examples: string[] = [],
+): Outcome => ({
+  summary,
+  verdict: judged(problems.length === 0),
+  expected,
+  actual: problems.length === 0 ? held : problems.join('; '),
+  examples,
+});
+
+/** Passed when no request shows the failure; `held` or `broken` says what was seen either way. */
+const byExamples = (
+  summary: string,
+  expected: string,
+  bad: string[],
+  held: string,
+  broken: string,
+): Outcome => ({
+  summary,
+  verdict: judged(bad.length === 0),
+  expected,
+  actual: bad.length === 0 ? held : broken,
+  examples: bad,
+});
+
 // -----------------------------------------------------------------------------------------------
 // Selection: phase and filter
 
@@ -297,16 +327,13 @@ function check(h: Hypothesis, parts: JournalParts, selected: RequestRecord[]): O
       }
       if (failures === 0)
         return inconclusive(summary, expected, `no attempt failed with ${[...kinds].join(', ')}`);
-      return {
+      return byExamples(
         summary,
-        verdict: judged(bad.length === 0),
         expected,
-        actual:
-          bad.length === 0
-            ? `${failures} non-retryable failures, none retried`
-            : `${bad.length} requests retried a non-retryable error (${[...seenKinds].join(', ')})`,
-        examples: bad,
-      };
+        bad,
+        `${failures} non-retryable failures, none retried`,
+        `${bad.length} requests retried a non-retryable error (${[...seenKinds].join(', ')})`,
+      );
     }
     case 'breaker_opens_within':
       return breakerOpensWithin(h, selected, parts);
@@ -435,16 +462,13 @@ function retryAfterWithinRequests(
       expected,
       'no request tried a deployment again after it answered with a Retry-After',
     );
-  return {
+  return byExamples(
     summary,
-    verdict: judged(bad.length === 0),
     expected,
-    actual:
-      bad.length === 0
-        ? `${checked} retries after a Retry-After, all on time`
-        : `${bad.length} requests retried early (worst: ${ms(worstEarlyMs)} early) of ${checked} checked`,
-    examples: bad,
-  };
+    bad,
+    `${checked} retries after a Retry-After, all on time`,
+    `${bad.length} requests retried early (worst: ${ms(worstEarlyMs)} early) of ${checked} checked`,
+  );
 }
 
 /**
@@ -507,16 +531,13 @@ function retryAfterAcrossRequests(
     });
   }
   const count = [...throttles.values()].reduce((n, list) => n + list.length, 0);
-  return {
+  return byExamples(
     summary,
-    verdict: judged(bad.length === 0),
     expected,
-    actual:
-      bad.length === 0
-        ? `${checked} attempts on deployments after they asked to wait (${count} Retry-Afters), none early`
-        : `${bad.length} requests started an attempt early (worst: ${ms(worstEarlyMs)} early) of ${checked} attempts after ${count} Retry-Afters`,
-    examples: bad,
-  };
+    bad,
+    `${checked} attempts on deployments after they asked to wait (${count} Retry-Afters), none early`,
+    `${bad.length} requests started an attempt early (worst: ${ms(worstEarlyMs)} early) of ${checked} attempts after ${count} Retry-Afters`,
+  );
 }
 
 function breakerOpensWithin(
@@ -623,16 +644,13 @@ function breakerRecovers(
   if (opened === 0) return inconclusive(summary, expected, 'no breaker opened');
   if (problems.length === 0 && halfOpenPeriods === 0)
     return inconclusive(summary, expected, `${opened} breakers opened but none went half-open`);
-  return {
+  return byProblems(
     summary,
-    verdict: judged(problems.length === 0),
     expected,
-    actual:
-      problems.length === 0
-        ? `${opened} breakers opened, ${halfOpenPeriods} half-open periods, each with a single probe`
-        : problems.join('; '),
-    examples: [...new Set(examples)],
-  };
+    problems,
+    `${opened} breakers opened, ${halfOpenPeriods} half-open periods, each with a single probe`,
+    [...new Set(examples)],
+  );
 }
 
 /** Per fault window, how many times a breaker opened (from closed, or again after a failed probe). */
@@ -658,16 +676,12 @@ function breakerThrash(
     }
   }
   if (total === 0) return inconclusive(summary, expected, 'no breaker opened during a fault window');
-  return {
+  return byProblems(
     summary,
-    verdict: judged(problems.length === 0),
     expected,
-    actual:
-      problems.length === 0
-        ? `at most ${worst.opens} opens (${worst.deployment}, ${worst.window}); ${total} in all`
-        : problems.join('; '),
-    examples: [],
-  };
+    problems,
+    `at most ${worst.opens} opens (${worst.deployment}, ${worst.window}); ${total} in all`,
+  );
 }
 
 /**
@@ -898,16 +912,13 @@ function everyFallbackTried(selected: RequestRecord[], parts: JournalParts): Out
   }
   if (considered === 0)
     return inconclusive(summary, expected, 'no request failed with a fallback left in its chain to try');
-  return {
+  return byExamples(
     summary,
-    verdict: judged(bad.length === 0),
     expected,
-    actual:
-      bad.length === 0
-        ? `${considered} failed requests, each after its whole chain`
-        : `${bad.length} of ${considered} failed requests never reached ${[...missed].join(', ')}`,
-    examples: bad,
-  };
+    bad,
+    `${considered} failed requests, each after its whole chain`,
+    `${bad.length} of ${considered} failed requests never reached ${[...missed].join(', ')}`,
+  );
 }
 
 /**
@@ -954,16 +965,13 @@ function noDeadlineDeath(selected: RequestRecord[], parts: JournalParts): Outcom
       expected,
       'no request had to leave a deployment with a fallback in its chain',
     );
-  return {
+  return byExamples(
     summary,
-    verdict: judged(bad.length === 0),
     expected,
-    actual:
-      bad.length === 0
-        ? `${deaths} total-deadline deaths of ${atRisk} requests that had to leave a deployment, none with a healthy fallback untried`
-        : `${bad.length} requests died at their total deadline while ${[...healthyMissed].join(', ')} answered others`,
-    examples: bad,
-  };
+    bad,
+    `${deaths} total-deadline deaths of ${atRisk} requests that had to leave a deployment, none with a healthy fallback untried`,
+    `${bad.length} requests died at their total deadline while ${[...healthyMissed].join(', ')} answered others`,
+  );
 }
 
 /** Every request sent ended: none hung, none missing from the journal. */
