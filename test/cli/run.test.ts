@@ -93,7 +93,50 @@ describe('switchyard run', () => {
   it('exits 2 on a bad option value', async () => {
     const result = await runCli(['run', 'test/cli/fixtures/small.yaml', '--concurrency', 'lots']);
     expect(result.code).toBe(2);
+    const share = await runCli(['run', 'test/cli/fixtures/small.yaml', '--stream-share', '1.5']);
+    expect(share.code).toBe(2);
+    expect(share.stderr).toContain('--stream-share must be a number from 0 to 1, got "1.5"');
   });
+
+  it('fails a run on an inconclusive hypothesis unless the scenario allows it, and says which', async () => {
+    const result = await runCli([
+      'run',
+      'test/cli/fixtures/no-evidence.yaml',
+      '--out',
+      join(out, 'unsure'),
+      '--stream-share',
+      '1',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/no-evidence\s+✗ FAIL\s+1\/3 \(2 \?\)/);
+    expect(result.stdout).toContain(
+      '? test/cli/fixtures/no-evidence.yaml:12 nothing-to-retry (inconclusive):',
+    );
+    expect(result.stdout).toContain('expected ≤ 3 per 10 ms; actual inconclusive: no retries');
+    expect(result.stdout).toContain(
+      '? test/cli/fixtures/no-evidence.yaml:15 never-opened (inconclusive, allowed):',
+    );
+    const json = await runCli([
+      'run',
+      'test/cli/fixtures/no-evidence.yaml',
+      '--json',
+      '--out',
+      join(out, 'unsure-json'),
+    ]);
+    const scenario = (
+      JSON.parse(json.stdout) as {
+        scenarios: Array<{ hypotheses: Array<{ id: string; verdict: string; passed: boolean }> }>;
+      }
+    ).scenarios[0]!;
+    expect(scenario.hypotheses.map((h) => [h.id, h.verdict, h.passed])).toEqual([
+      ['0:success_rate', 'passed', true],
+      ['nothing-to-retry', 'inconclusive', false],
+      ['never-opened', 'inconclusive', true],
+    ]);
+    const journal = JSON.parse(await readFile(join(out, 'unsure', 'no-evidence.journal.json'), 'utf8'));
+    expect(journal.streamShareOverride).toBe(1);
+    expect(journal.requests.every((r: { stream: boolean }) => r.stream)).toBe(true);
+  }, 60_000);
 
   it('on SIGINT stops, writes the journals marked incomplete, and exits 130', async () => {
     const dir = join(out, 'interrupted');

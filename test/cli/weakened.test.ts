@@ -25,11 +25,39 @@ const CASES = [
     scenarios: ['scenarios/flapping-provider.yaml', 'scenarios/provider-outage-failover.yaml'],
     mustFail: { 'flapping-provider': ['breaker-trips'], 'provider-outage-failover': ['breaker-trips'] },
   },
+  {
+    config: 'scenarios/weakened/hair-trigger-breaker.yaml',
+    scenarios: ['scenarios/flapping-provider.yaml'],
+    mustFail: { 'flapping-provider': ['no-thrash'] },
+  },
+  {
+    config: 'scenarios/weakened/fallback-on-rate-limit-only.yaml',
+    scenarios: ['scenarios/cache-under-outage.yaml'],
+    mustFail: { 'cache-under-outage': ['whole-chain-before-failing'] },
+  },
+  {
+    config: 'scenarios/weakened/deadline-shorter-than-attempt.yaml',
+    scenarios: ['scenarios/black-hole.yaml'],
+    mustFail: { 'black-hole': ['no-deadline-death'] },
+  },
+  {
+    config: 'scenarios/weakened/no-deadlines.yaml',
+    scenarios: ['scenarios/black-hole.yaml'],
+    mustFail: { 'black-hole': ['nothing-hangs'] },
+  },
+  // retry_after_respected_across_requests has no weakened config yet: today's default router already
+  // breaks it (issue 10, router defect 3: Retry-After is forgotten between requests), as
+  // test/cli/library.test.ts records. Once the router keeps per-deployment cooldowns, a config that
+  // turns them off (if the router offers one) belongs here, caught by rate-limit-storm.
 ] as const;
 
 interface JsonRun {
   verdict: string;
-  scenarios: Array<{ name: string; verdict: string; hypotheses: Array<{ id: string; passed: boolean }> }>;
+  scenarios: Array<{
+    name: string;
+    verdict: string;
+    hypotheses: Array<{ id: string; passed: boolean; verdict: string }>;
+  }>;
 }
 
 let out: string;
@@ -57,8 +85,9 @@ describe('weakened router configs are caught', () => {
       for (const [name, ids] of Object.entries(c.mustFail)) {
         const scenario = run.scenarios.find((s) => s.name === name)!;
         expect(scenario.verdict).toBe('failed');
+        // Failed on evidence: not merely inconclusive.
         for (const id of ids)
-          expect(scenario.hypotheses.find((h) => h.id === id)?.passed, `${name} ${id}`).toBe(false);
+          expect(scenario.hypotheses.find((h) => h.id === id)?.verdict, `${name} ${id}`).toBe('failed');
       }
     }, 240_000);
   }
@@ -71,6 +100,14 @@ describe('weakened router configs are caught', () => {
       s.hypotheses.filter((h) => !h.passed).map((h) => `${s.name} ${h.id}`),
     );
     expect(failed).toEqual([]);
+    // The hypotheses the weakened configs fail held on evidence with the default ones.
+    for (const c of CASES)
+      for (const [name, ids] of Object.entries(c.mustFail))
+        for (const id of ids)
+          expect(
+            run.scenarios.find((s) => s.name === name)?.hypotheses.find((h) => h.id === id)?.verdict,
+            `${name} ${id}`,
+          ).toBe('passed');
     expect(result.code).toBe(0);
   }, 240_000);
 });

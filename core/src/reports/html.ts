@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { HypothesisResult, RequestRecord, RunJournal } from '../scenarios/journal.ts';
+import {
+  type HypothesisResult,
+  hypothesisVerdict,
+  type RequestRecord,
+  type RunJournal,
+} from '../scenarios/journal.ts';
 import { CLIENT_SCRIPT } from './html-client.ts';
+import { notPassedTitle } from './markdown.ts';
 import {
   ANSWERED_NODE,
   attemptPath,
@@ -16,6 +22,7 @@ import {
   formatPercent,
   formatRecovery,
   formatUsd,
+  inconclusiveNote,
   mergedFaultWindows,
   RECOVERY_THRESHOLD,
   REQUEST_NODE,
@@ -148,7 +155,7 @@ function header(journal: RunJournal, summary: Summary): string {
   const detail =
     verdict === 'incomplete'
       ? `The run was interrupted after ${esc(formatMs(journal.durationMs))} of simulated time and ${summary.requests} requests: its hypotheses were not all evaluated, so it proves nothing yet.`
-      : `${h.passed} of ${h.total} hypotheses held${h.failed ? `; ${h.failed} failed` : ''}.`;
+      : `${h.passed} of ${h.total} hypotheses held${h.failed ? `; ${h.failed} failed` : ''}${inconclusiveNote(h)}.`;
   const meta = [
     ['seed', String(journal.scenario.seed)],
     ['mode', journal.mode],
@@ -230,15 +237,20 @@ function hypothesisCell(h: HypothesisResult): string {
   return `<div>${esc(h.description || h.id)}</div><div class="sub">${esc(where)}</div>`;
 }
 
-function resultBadge(passed: boolean): string {
-  return passed ? '<span class="pill pill-pass">✓ pass</span>' : '<span class="pill pill-fail">✗ fail</span>';
+function resultBadge(h: HypothesisResult): string {
+  const verdict = hypothesisVerdict(h);
+  if (verdict === 'passed') return '<span class="pill pill-pass">✓ pass</span>';
+  if (verdict === 'failed') return '<span class="pill pill-fail">✗ fail</span>';
+  return `<span class="pill pill-unsure" title="no evidence either way${h.passed ? '; allowed by the scenario' : '; fails the run'}">? inconclusive${h.passed ? ' (allowed)' : ''}</span>`;
 }
+
+const ROW_CLASS = { passed: 'row-pass', failed: 'row-fail', inconclusive: 'row-unsure' } as const;
 
 function hypothesesSection(journal: RunJournal): string {
   const rows = journal.hypotheses
     .map(
       (h) =>
-        `<tr class="${h.passed ? 'row-pass' : 'row-fail'}"><td>${resultBadge(h.passed)}</td><td><span class="phase">${esc(h.phase)}</span></td><td>${hypothesisCell(h)}</td><td>${esc(h.expected)}</td><td>${esc(h.actual)}</td></tr>`,
+        `<tr class="${ROW_CLASS[hypothesisVerdict(h)]}"><td>${resultBadge(h)}</td><td><span class="phase">${esc(h.phase)}</span></td><td>${hypothesisCell(h)}</td><td>${esc(h.expected)}</td><td>${esc(h.actual)}</td></tr>`,
     )
     .join('\n');
   const empty =
@@ -258,7 +270,7 @@ ${rows}
 }
 
 function failedSection(journal: RunJournal): string {
-  const failed = journal.hypotheses.filter((h) => !h.passed);
+  const failed = journal.hypotheses.filter((h) => hypothesisVerdict(h) !== 'passed');
   if (failed.length === 0) return '';
   const requests = new Map(journal.requests.map((r) => [r.id, r]));
   const blocks = failed.map((h) => {
@@ -268,15 +280,16 @@ function failedSection(journal: RunJournal): string {
 ${shown.map((id) => exampleRow(id, requests.get(id))).join('\n')}
 </tbody></table></div>${h.examples.length > shown.length ? `<p class="sub">${shown.length} of ${h.examples.length} example requests shown.</p>` : ''}`
       : '<p class="sub">No example requests recorded for this hypothesis.</p>';
-    return `<article class="failure">
-<h3>${esc(`[${h.phase}] ${h.description || h.id}`)}</h3>
+    const unsure = hypothesisVerdict(h) === 'inconclusive';
+    return `<article class="failure${unsure ? ' unsure' : ''}">
+<h3>${unsure ? '<span class="pill pill-unsure">? inconclusive</span> ' : ''}${esc(`[${h.phase}] ${h.description || h.id}`)}</h3>
 <p class="sub">${esc([h.id, h.kind, h.line === undefined ? '' : `line ${h.line}`].filter(Boolean).join(' · '))}</p>
 <dl class="expect"><div><dt>Expected</dt><dd>${esc(h.expected)}</dd></div><div><dt>Actual</dt><dd>${esc(h.actual)}</dd></div></dl>
 ${examples}
 </article>`;
   });
   return `<section id="failed">
-<h2>Failed hypotheses</h2>
+<h2>${notPassedTitle(failed)}</h2>
 ${blocks.join('\n')}
 </section>`;
 }
@@ -542,6 +555,8 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .pill { font-weight: 600; font-size: 12px; padding: 1px 8px; border-radius: 999px; white-space: nowrap; }
 .pill-pass { color: var(--pass); background: var(--pass-bg); }
 .pill-fail { color: var(--fail); background: var(--panel); border: 1px solid var(--fail); }
+.pill-unsure { color: var(--warn); background: var(--warn-bg); border: 1px dashed var(--warn); }
+.row-unsure { background: var(--warn-bg); }
 .phase { font-size: 12px; padding: 1px 6px; border-radius: 4px; background: var(--code-bg); }
 .ok { color: var(--pass); font-weight: 600; }
 .bad { color: var(--fail); font-weight: 600; }
@@ -600,7 +615,7 @@ export function renderIndexHtml(journals: readonly RunJournal[], baseNames: read
     ]
       .map(([label, href]) => `<a href="${esc(encodeURI(href!))}">${esc(label)}</a>`)
       .join(' · ');
-    return `<tr class="${v === 'passed' ? '' : 'row-fail'}"><td><span class="badge badge-${v}">${VERDICT_ICON[v]} ${VERDICT_TEXT[v]}</span></td><td><a href="${esc(encodeURI(`${base}.html`))}"><strong>${esc(j.scenario.name)}</strong></a><div class="sub">${esc(j.scenario.description)}</div></td><td class="num">${v === 'incomplete' ? 'not evaluated' : `${s.hypotheses.passed}/${s.hypotheses.total}`}</td><td class="num">${s.requests}</td><td class="num">${esc(formatPercent(s.successRate))}</td><td class="num">${esc(formatMs(s.latency.p95))}</td><td class="num">${esc(formatUsd(s.costUsd))}</td><td>${files}</td></tr>`;
+    return `<tr class="${v === 'passed' ? '' : 'row-fail'}"><td><span class="badge badge-${v}">${VERDICT_ICON[v]} ${VERDICT_TEXT[v]}</span></td><td><a href="${esc(encodeURI(`${base}.html`))}"><strong>${esc(j.scenario.name)}</strong></a><div class="sub">${esc(j.scenario.description)}</div></td><td class="num">${v === 'incomplete' ? 'not evaluated' : `${s.hypotheses.passed}/${s.hypotheses.total}${s.hypotheses.inconclusive ? ` (${s.hypotheses.inconclusive} ?)` : ''}`}</td><td class="num">${s.requests}</td><td class="num">${esc(formatPercent(s.successRate))}</td><td class="num">${esc(formatMs(s.latency.p95))}</td><td class="num">${esc(formatUsd(s.costUsd))}</td><td>${files}</td></tr>`;
   });
   return `<!doctype html>
 <html lang="en">

@@ -1,10 +1,17 @@
-import type { HypothesisResult, RequestRecord, RunJournal } from '../scenarios/journal.ts';
+import {
+  type HypothesisResult,
+  hypothesisVerdict,
+  type RequestRecord,
+  type RunJournal,
+} from '../scenarios/journal.ts';
 import { attemptPath, formatClock, formatMs, verdictOf } from './stats.ts';
 
 /**
  * JUnit XML: one testcase per hypothesis, so CI systems (GitHub, GitLab, Jenkins) list each
  * hypothesis as a test. An interrupted run adds an error testcase: a hypothesis that was not
- * evaluated is never reported as skipped, since a skip reads as "fine" on most dashboards.
+ * evaluated is never reported as skipped, since a skip reads as "fine" on most dashboards. For the
+ * same reason an inconclusive hypothesis (no evidence) is a failure of type "inconclusive", unless
+ * the scenario allowed it: then, and only then, it is skipped, with the reason.
  */
 
 const MAX_EXAMPLES = 5;
@@ -42,7 +49,11 @@ interface SuiteCounts {
   tests: number;
   failures: number;
   errors: number;
+  skipped: number;
 }
+
+/** An inconclusive hypothesis the scenario allowed: reported as skipped. */
+const skippedAsAllowed = (h: HypothesisResult) => h.passed && hypothesisVerdict(h) === 'inconclusive';
 
 function suiteCounts(journal: RunJournal): SuiteCounts {
   const incomplete = verdictOf(journal) === 'incomplete';
@@ -50,6 +61,7 @@ function suiteCounts(journal: RunJournal): SuiteCounts {
     tests: journal.hypotheses.length + (incomplete ? 1 : 0),
     failures: journal.hypotheses.filter((h) => !h.passed).length,
     errors: incomplete ? 1 : 0,
+    skipped: journal.hypotheses.filter(skippedAsAllowed).length,
   };
 }
 
@@ -60,7 +72,7 @@ export function renderJUnitSuite(journal: RunJournal): string {
   const requests = new Map(journal.requests.map((r) => [r.id, r]));
   const lines: string[] = [];
   lines.push(
-    `  <testsuite name="${attr(suiteName)}" tests="${counts.tests}" failures="${counts.failures}" errors="${counts.errors}" skipped="0" time="${seconds(journal.wall.durationMs)}" timestamp="${attr(journal.wall.startedAt)}" file="${attr(journal.scenario.file)}">`,
+    `  <testsuite name="${attr(suiteName)}" tests="${counts.tests}" failures="${counts.failures}" errors="${counts.errors}" skipped="${counts.skipped}" time="${seconds(journal.wall.durationMs)}" timestamp="${attr(journal.wall.startedAt)}" file="${attr(journal.scenario.file)}">`,
   );
   lines.push('    <properties>');
   const properties: Array<[string, string]> = [
@@ -93,14 +105,20 @@ export function renderJUnitSuite(journal: RunJournal): string {
   for (const h of journal.hypotheses) {
     const line = h.line === undefined ? '' : ` line="${h.line}"`;
     const open = `    <testcase classname="${attr(suiteName)}" name="${attr(hypothesisTestName(h))}" time="0" file="${attr(journal.scenario.file)}"${line}`;
+    if (skippedAsAllowed(h)) {
+      const message = `inconclusive (allowed by the scenario): ${h.actual}`;
+      lines.push(`${open}>`, `      <skipped message="${attr(message)}"/>`, '    </testcase>');
+      continue;
+    }
     if (h.passed) {
       lines.push(`${open}/>`);
       continue;
     }
     lines.push(`${open}>`);
     const message = `expected ${h.expected}, actual ${h.actual}`;
+    const type = hypothesisVerdict(h) === 'inconclusive' ? 'inconclusive' : h.kind;
     lines.push(
-      `      <failure message="${attr(message)}" type="${attr(h.kind)}">${escapeXml(failureBody(h, requests))}</failure>`,
+      `      <failure message="${attr(message)}" type="${attr(type)}">${escapeXml(failureBody(h, requests))}</failure>`,
     );
     lines.push('    </testcase>');
   }
@@ -110,7 +128,7 @@ export function renderJUnitSuite(journal: RunJournal): string {
 
 function failureBody(h: HypothesisResult, requests: Map<string, RequestRecord>): string {
   const body = [
-    `Hypothesis: ${h.id} (${h.kind}, phase ${h.phase})`,
+    `Hypothesis: ${h.id} (${h.kind}, phase ${h.phase})${hypothesisVerdict(h) === 'inconclusive' ? ' — inconclusive: the run held no evidence either way' : ''}`,
     `Expected: ${h.expected}`,
     `Actual:   ${h.actual}`,
   ];
@@ -128,17 +146,19 @@ function renderSuites(journals: readonly RunJournal[]): string {
   let tests = 0;
   let failures = 0;
   let errors = 0;
+  let skipped = 0;
   let time = 0;
   for (const j of journals) {
     const c = suiteCounts(j);
     tests += c.tests;
     failures += c.failures;
     errors += c.errors;
+    skipped += c.skipped;
     time += j.wall.durationMs ?? 0;
   }
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="switchyard" tests="${tests}" failures="${failures}" errors="${errors}" skipped="0" time="${seconds(time)}">`,
+    `<testsuites name="switchyard" tests="${tests}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds(time)}">`,
     ...journals.map(renderJUnitSuite),
     '</testsuites>',
     '',

@@ -1,4 +1,4 @@
-import type { HypothesisResult, RunJournal } from '../scenarios/journal.ts';
+import { type HypothesisResult, hypothesisVerdict, type RunJournal } from '../scenarios/journal.ts';
 import {
   attemptPath,
   formatClock,
@@ -6,6 +6,7 @@ import {
   formatPercent,
   formatRecovery,
   formatUsd,
+  inconclusiveNote,
   recoveries,
   type Summary,
   summarize,
@@ -59,7 +60,7 @@ function verdictLine(journal: RunJournal, s: Summary): string {
     return `**${VERDICT[verdict]}** — the run was interrupted after ${formatMs(journal.durationMs)} of simulated time and ${s.requests} requests; its hypotheses were not all evaluated.`;
   }
   const h = s.hypotheses;
-  return `**${VERDICT[verdict]}** — ${h.passed} of ${h.total} hypotheses held${h.failed ? `, ${h.failed} failed` : ''}.`;
+  return `**${VERDICT[verdict]}** — ${h.passed} of ${h.total} hypotheses held${h.failed ? `, ${h.failed} failed` : ''}${inconclusiveNote(h).replace(';', ',')}.`;
 }
 
 function keyFigures(s: Summary, journal: RunJournal): string[] {
@@ -76,25 +77,36 @@ function keyFigures(s: Summary, journal: RunJournal): string[] {
   ];
 }
 
+/** 'Failed hypotheses', 'Inconclusive hypotheses', or both. */
+export function notPassedTitle(hypotheses: readonly HypothesisResult[]): string {
+  const unsure = hypotheses.filter((h) => hypothesisVerdict(h) === 'inconclusive').length;
+  if (unsure === 0) return 'Failed hypotheses';
+  return unsure === hypotheses.length ? 'Inconclusive hypotheses' : 'Failed and inconclusive hypotheses';
+}
+
+const MARK = { passed: '✅', failed: '❌', inconclusive: '❔' } as const;
+
 function hypothesisTable(hypotheses: readonly HypothesisResult[]): string[] {
   return [
     '| | Phase | Hypothesis | Expected | Actual |',
     '| :-: | --- | --- | --- | --- |',
     ...hypotheses.map(
       (h) =>
-        `| ${h.passed ? '✅' : '❌'} | ${mdText(h.phase)} | ${mdText(h.description || h.id)} | ${mdText(h.expected)} | ${mdText(h.actual)} |`,
+        `| ${MARK[hypothesisVerdict(h)]} | ${mdText(h.phase)} | ${mdText(h.description || h.id)} | ${mdText(h.expected)} | ${mdText(h.actual)} |`,
     ),
   ];
 }
 
 function failedDetails(journal: RunJournal, headingLevel: string): string[] {
-  const failed = journal.hypotheses.filter((h) => !h.passed);
+  const failed = journal.hypotheses.filter((h) => hypothesisVerdict(h) !== 'passed');
   if (failed.length === 0) return [];
   const requests = new Map(journal.requests.map((r) => [r.id, r]));
-  const lines = [`${headingLevel} Failed hypotheses`, ''];
+  const lines = [`${headingLevel} ${notPassedTitle(failed)}`, ''];
   for (const h of failed) {
+    const unsure = hypothesisVerdict(h) === 'inconclusive';
+    const tag = unsure ? ` — ❔ inconclusive${h.passed ? ' (allowed by the scenario)' : ''}` : '';
     lines.push(
-      `**[${mdText(h.phase)}] ${mdText(h.description || h.id)}** (${mdCode(h.id)}, ${mdText(h.kind)})`,
+      `**[${mdText(h.phase)}] ${mdText(h.description || h.id)}** (${mdCode(h.id)}, ${mdText(h.kind)})${tag}`,
     );
     lines.push('');
     lines.push(`- Expected: ${mdText(h.expected)}`);
@@ -178,7 +190,7 @@ export function renderMarkdownSummary(
     const v = verdictOf(j);
     const link = links[i] ? mdCode(links[i]) : '';
     lines.push(
-      `| ${VERDICT[v].split(' ')[0]} | ${mdText(j.scenario.name)} | ${v === 'incomplete' ? 'not evaluated' : `${s.hypotheses.passed}/${s.hypotheses.total}`} | ${s.requests} | ${formatPercent(s.successRate)} | ${formatMs(s.latency.p95)} | ${formatUsd(s.costUsd)} | ${formatUsd(s.wastedUsd)} | ${link} |`,
+      `| ${VERDICT[v].split(' ')[0]} | ${mdText(j.scenario.name)} | ${v === 'incomplete' ? 'not evaluated' : `${s.hypotheses.passed}/${s.hypotheses.total}${s.hypotheses.inconclusive ? ` (${s.hypotheses.inconclusive} ❔)` : ''}`} | ${s.requests} | ${formatPercent(s.successRate)} | ${formatMs(s.latency.p95)} | ${formatUsd(s.costUsd)} | ${formatUsd(s.wastedUsd)} | ${link} |`,
     );
   });
   lines.push('');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_KINDS } from '../runtime/errors.ts';
-import { JOURNAL_SCHEMA_VERSION, type RunJournal } from '../scenarios/journal.ts';
+import { JOURNAL_SCHEMA_VERSION, READABLE_JOURNAL_VERSIONS, type RunJournal } from '../scenarios/journal.ts';
 
 /**
  * The run journal's shape, checked on read: a journal may be a file from an older run, a hand-edited
@@ -8,8 +8,10 @@ import { JOURNAL_SCHEMA_VERSION, type RunJournal } from '../scenarios/journal.ts
  */
 const ms = z.number().finite();
 const usd = z.number().finite();
+const timeoutPhase = z.enum(['connect', 'headers', 'first_token', 'idle', 'total']);
 
 const attemptSchema = z.object({
+  n: z.number().int().optional(),
   deployment: z.string(),
   startMs: ms,
   endMs: ms,
@@ -22,7 +24,22 @@ const attemptSchema = z.object({
   hedge: z.boolean().optional(),
   probe: z.boolean().optional(),
   costUsd: usd,
-  retryAfterNotBeforeMs: ms.optional(),
+  fallbackReason: z
+    .enum([
+      'retry-after-over-cap',
+      'retry-after-past-deadline',
+      'attempts-exhausted',
+      'retry-budget-denied',
+      'not-retryable',
+    ])
+    .optional(),
+  slow: z.boolean().optional(),
+  costEstimated: z.boolean().optional(),
+  timeoutPhase: timeoutPhase.optional(),
+  retryAfterMs: ms.optional(),
+  retryAfterSentMs: ms.optional(),
+  deliveredChars: z.number().int().nonnegative().optional(),
+  deliveredHash: z.string().optional(),
 });
 
 const requestSchema = z.object({
@@ -44,8 +61,25 @@ const requestSchema = z.object({
   wastedUsd: usd,
   attempts: z.array(attemptSchema),
   skipped: z.array(z.object({ deployment: z.string(), reason: z.string() })),
+  timeoutPhase: timeoutPhase.optional(),
+  hung: z.literal(true).optional(),
   streamedChars: z.number().optional(),
+  streamedHash: z.string().optional(),
+  deliveredChars: z.number().int().nonnegative().optional(),
+  deliveredHash: z.string().optional(),
   duplicatedText: z.boolean().optional(),
+  budgetEvents: z
+    .array(
+      z.object({
+        atMs: ms,
+        op: z.enum(['reserve', 'settle', 'refuse']),
+        tenant: z.string(),
+        attempt: z.number().int(),
+        amountUsd: usd,
+        estimated: z.boolean().optional(),
+      }),
+    )
+    .optional(),
 });
 
 const hypothesisSchema = z.object({
@@ -54,7 +88,10 @@ const hypothesisSchema = z.object({
   description: z.string(),
   line: z.number().int().optional(),
   phase: z.enum(['overall', 'before', 'during', 'after']),
+  verdict: z.enum(['passed', 'failed', 'inconclusive']).optional(),
+  allowInconclusive: z.literal(true).optional(),
   passed: z.boolean(),
+  spec: z.record(z.string(), z.unknown()).optional(),
   evaluable: z.literal(false).optional(),
   expected: z.string(),
   actual: z.string(),
@@ -62,13 +99,16 @@ const hypothesisSchema = z.object({
 });
 
 export const runJournalSchema = z.object({
-  schemaVersion: z.literal(JOURNAL_SCHEMA_VERSION),
+  schemaVersion: z.union([z.literal(1), z.literal(JOURNAL_SCHEMA_VERSION)]),
   runId: z.string(),
   status: z.enum(['complete', 'incomplete']),
   wall: z.object({ startedAt: z.string(), finishedAt: z.string().optional(), durationMs: ms.optional() }),
   scenario: z.object({ name: z.string(), description: z.string(), file: z.string(), seed: z.number() }),
   versions: z.object({ switchyard: z.string(), node: z.string(), sdks: z.record(z.string(), z.string()) }),
   mode: z.enum(['virtual', 'real-time', 'against']),
+  clockOriginMs: ms.optional(),
+  requestsSent: z.number().int().nonnegative().optional(),
+  streamShareOverride: z.number().min(0).max(1).optional(),
   config: z.unknown(),
   durationMs: ms,
   faultWindows: z.array(
@@ -113,10 +153,10 @@ export class JournalError extends Error {
 export function parseJournal(value: unknown, source: string): RunJournal {
   if (value && typeof value === 'object' && 'schemaVersion' in value) {
     const version = (value as { schemaVersion: unknown }).schemaVersion;
-    if (version !== JOURNAL_SCHEMA_VERSION) {
+    if (typeof version !== 'number' || !READABLE_JOURNAL_VERSIONS.includes(version)) {
       throw new JournalError(
         source,
-        `journal schema version ${JSON.stringify(version)} is not supported (this Switchyard reads version ${JOURNAL_SCHEMA_VERSION})`,
+        `journal schema version ${JSON.stringify(version)} is not supported (this Switchyard reads versions ${READABLE_JOURNAL_VERSIONS.join(' and ')})`,
       );
     }
   }

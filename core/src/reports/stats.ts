@@ -1,4 +1,9 @@
-import type { FaultWindow, RequestRecord, RunJournal } from '../scenarios/journal.ts';
+import {
+  type FaultWindow,
+  hypothesisVerdict,
+  type RequestRecord,
+  type RunJournal,
+} from '../scenarios/journal.ts';
 
 /**
  * Figures every report shows, computed from the journal alone. Latency percentiles count successful
@@ -52,7 +57,14 @@ export interface Summary {
   costPerSuccessUsd: number | null;
   wastedShare: number | null;
   faultsInjected: number;
-  hypotheses: { total: number; passed: number; failed: number };
+  /** Held, failed, and inconclusive (no evidence; `inconclusiveAllowed` of them allowed by the scenario). */
+  hypotheses: {
+    total: number;
+    passed: number;
+    failed: number;
+    inconclusive: number;
+    inconclusiveAllowed: number;
+  };
 }
 
 export function summarize(journal: RunJournal): Summary {
@@ -69,7 +81,12 @@ export function summarize(journal: RunJournal): Summary {
   }
   const costUsd = sum(requests.map((r) => r.costUsd));
   const wastedUsd = sum(requests.map((r) => r.wastedUsd));
-  const passed = journal.hypotheses.filter((h) => h.passed).length;
+  const verdicts = journal.hypotheses.map(hypothesisVerdict);
+  const passed = verdicts.filter((v) => v === 'passed').length;
+  const inconclusive = verdicts.filter((v) => v === 'inconclusive').length;
+  const inconclusiveAllowed = journal.hypotheses.filter(
+    (h) => hypothesisVerdict(h) === 'inconclusive' && h.passed,
+  ).length;
   return {
     requests: requests.length,
     successes: successes.length,
@@ -87,8 +104,20 @@ export function summarize(journal: RunJournal): Summary {
     costPerSuccessUsd: successes.length ? costUsd / successes.length : null,
     wastedShare: costUsd > 0 ? wastedUsd / costUsd : null,
     faultsInjected: sum(Object.values(journal.faultCounters.injected)),
-    hypotheses: { total: journal.hypotheses.length, passed, failed: journal.hypotheses.length - passed },
+    hypotheses: {
+      total: journal.hypotheses.length,
+      passed,
+      failed: journal.hypotheses.length - passed - inconclusive,
+      inconclusive,
+      inconclusiveAllowed,
+    },
   };
+}
+
+/** `; 2 inconclusive (1 allowed)`: hypotheses the run held no evidence for. */
+export function inconclusiveNote(h: Summary['hypotheses']): string {
+  if (h.inconclusive === 0) return '';
+  return `; ${h.inconclusive} inconclusive${h.inconclusiveAllowed ? ` (${h.inconclusiveAllowed} allowed)` : ''}`;
 }
 
 function countRetries(request: RequestRecord): number {

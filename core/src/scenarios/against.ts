@@ -10,11 +10,10 @@ import type { RouterConfig } from '../runtime/config/schema.ts';
 import type { ErrorKind } from '../runtime/errors.ts';
 import { normalizeError, normalizePayloadError, parseRetryAfterMs } from '../runtime/providers/index.ts';
 import { resolveRoute } from '../runtime/routing/select.ts';
-import { evaluateHypotheses } from './hypotheses.ts';
+import { evaluateHypotheses, runVerdict } from './hypotheses.ts';
 import type {
   AgainstSummary,
   AttemptSummary,
-  FaultWindow,
   HypothesisResult,
   RequestRecord,
   RunJournal,
@@ -26,7 +25,7 @@ import {
   loadLimits,
   type RunProgress,
   toFaultRule,
-  toFaultWindow,
+  toFaultWindows,
 } from './runner.ts';
 import type { Scenario } from './schema.ts';
 
@@ -116,6 +115,8 @@ export interface AgainstOptions {
   preflightTimeoutMs?: number;
   /** Safety cap on requests for duration-only loads (default 100 000). */
   maxRequests?: number;
+  /** Forces the share of streamed requests (0..1) for every request (`run --stream-share`). */
+  streamShare?: number;
 }
 
 /** The gateway cannot be reached, or does not send its upstream calls to the proxy. */
@@ -492,10 +493,9 @@ function toAttempts(
       attempt.next = next.deployment === attempt.deployment ? 'retry' : 'fallback';
       attempt.delayBeforeNextMs = next.startMs - attempt.endMs;
     }
-    // The earliest start a Retry-After on the previous call to the same deployment allowed.
-    const retryAfterMs = previous ? sorted[i - 1]!.retryAfterMs : undefined;
-    if (previous && previous.deployment === attempt.deployment && retryAfterMs !== undefined)
-      attempt.retryAfterNotBeforeMs = previous.endMs + retryAfterMs;
+    // The wait this call's answer asked for, as the proxy sent it.
+    const retryAfterMs = sorted[i]!.retryAfterMs;
+    if (retryAfterMs !== undefined) attempt.retryAfterSentMs = retryAfterMs;
   }
   return attempts;
 }
@@ -552,11 +552,17 @@ const NOT_OBSERVABLE: Partial<Record<string, string>> = {
   budget_never_exceeded: "the gateway's budgets and spend ledger are not visible from outside",
   wasted_spend: 'spend is not metered in --against mode (upstream token usage is not priced)',
   cost_per_success: 'spend is not metered in --against mode (upstream token usage is not priced)',
+  breaker_thrash:
+    "the gateway's circuit breakers are internal: the provider-side log shows calls, not when a breaker opened",
+  every_fallback_tried: "the gateway's fallback chain is its own configuration, not the scenario's",
+  no_deadline_death_with_healthy_fallback:
+    "the gateway's deadlines are internal: a timeout seen by the caller does not say which deadline fired",
 };
 /** Hypotheses read off the upstream calls tied to each request: only as good as that tying. */
 const FROM_CALL_LOG = new Set([
   'max_attempts_per_request',
   'retry_after_respected',
+  'retry_after_respected_across_requests',
   'non_retryable_not_retried',
   'fallback_path',
   'retries_spread',
@@ -581,6 +587,7 @@ export function evaluateAgainst(
     if (reason) {
       return {
         ...result,
+        verdict: 'inconclusive',
         passed: false,
         evaluable: false,
         actual: `${NOT_OBSERVABLE_PREFIX}: ${reason}`,
@@ -590,6 +597,7 @@ export function evaluateAgainst(
     if (FROM_CALL_LOG.has(result.kind) && attribution.unattributed > 0) {
       return {
         ...result,
+        verdict: 'inconclusive',
         passed: false,
         evaluable: false,
         actual:
@@ -672,9 +680,7 @@ export async function runAgainst(scenario: Scenario, options: AgainstOptions): P
       .filter((c) => c.endAt !== undefined || !complete)
       .map((c) => toRecordAgainst(c, byRequest.get(c.id) ?? [], scenario.router, t0, endAt))
       .sort((a, b) => a.startMs - b.startMs || (a.id < b.id ? -1 : 1));
-    const faultWindows = scenario.faults
-      .map((fault, i) => toFaultWindow(fault, i, durationMs))
-      .filter((w): w is FaultWindow => w !== undefined);
+    const faultWindows = scenario.faults.flatMap((fault, i) => toFaultWindows(fault, i, durationMs));
     const counters = chaos.counters();
     const generationCalls = calls.filter((c) => c.generation).length;
     const hypotheses = evaluateAgainst(
@@ -686,6 +692,7 @@ export async function runAgainst(scenario: Scenario, options: AgainstOptions): P
         durationMs,
         config: scenario.router,
         clockOriginMs: t0,
+        requestsSent: clients.length,
       },
       attribution,
       generationCalls,
@@ -703,6 +710,9 @@ export async function runAgainst(scenario: Scenario, options: AgainstOptions): P
     return {
       ...journalHeader(scenario, seed, wallStart, complete),
       mode: 'against',
+      clockOriginMs: t0,
+      requestsSent: clients.length,
+      ...(options.streamShare !== undefined ? { streamShareOverride: options.streamShare } : {}),
       // The scenario's config: what the hypotheses read (deployment ids); the gateway's own is unknown.
       config: scenario.router,
       durationMs,
@@ -715,7 +725,7 @@ export async function runAgainst(scenario: Scenario, options: AgainstOptions): P
       },
       breakerTransitions: [],
       hypotheses,
-      verdict: !complete ? 'incomplete' : hypotheses.every((h) => h.passed) ? 'passed' : 'failed',
+      verdict: runVerdict(complete, hypotheses),
       against,
     };
   } finally {
@@ -810,7 +820,7 @@ async function driveLoad(
   const { maxRequests, arrivalsEndMs, progress } = loadLimits(scenario, options.maxRequests);
   const rel = () => clock.now() - t0;
   const report = () => options.onProgress?.({ ...progress, elapsedMs: rel() });
-  const makeRequest = createRequestFactory(scenario, seed);
+  const makeRequest = createRequestFactory(scenario, seed, options.streamShare);
   const clients: ClientCall[] = [];
   const inFlight = new Set<Promise<void>>();
   let runError: unknown;

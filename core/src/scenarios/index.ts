@@ -9,7 +9,16 @@ export {
   runAgainst,
   startAgainstProxy,
 } from './against.ts';
-export { evaluateHypotheses, inPhase, type JournalParts, pathOf, percentile } from './hypotheses.ts';
+export {
+  chainOf,
+  evaluateHypotheses,
+  inPhase,
+  type JournalParts,
+  pathOf,
+  percentile,
+  retryAfterOf,
+  runVerdict,
+} from './hypotheses.ts';
 export * from './journal.ts';
 export {
   defineScenario,
@@ -21,12 +30,14 @@ export {
   parseScenarioSpec,
   ScenarioError,
 } from './load.ts';
+export { createRequestFactory, type GeneratedRequest, streamShareOf } from './load-gen.ts';
 export {
   type RunOptions,
   type RunProgress,
   runScenario,
+  textHash,
   toFaultRule,
-  toFaultWindow,
+  toFaultWindows,
   toRecord,
   VIRTUAL_EPOCH_MS,
 } from './runner.ts';

@@ -1,14 +1,23 @@
-import type { ErrorKind } from '../runtime/errors.ts';
+import type { ErrorKind, TimeoutPhase } from '../runtime/errors.ts';
+import type { BudgetEvent, FallbackReason } from '../runtime/trace/trace.ts';
 
 /**
  * The run journal: everything one scenario run produced, as plain JSON. The runner writes it;
  * every report format (JUnit, Markdown, HTML) is rendered from it alone, so `switchyard report`
  * can re-render any past run. Times are milliseconds on the run's clock, relative to its start.
+ *
+ * It also carries the evidence to re-check every hypothesis from raw records alone (see
+ * tools/recheck-journal.mjs): what each attempt was asked to wait (Retry-After) and why it was left,
+ * the deadline phase that fired, the text each stream delivered (length and hash, as the caller got
+ * it and as the router says each attempt delivered it), budget events, how many requests were sent
+ * and the clock origin. Version 2 added these and the per-hypothesis verdict.
  */
-export const JOURNAL_SCHEMA_VERSION = 1;
+export const JOURNAL_SCHEMA_VERSION = 2;
+/** Journal versions this Switchyard reads (version 2 only added fields). */
+export const READABLE_JOURNAL_VERSIONS: readonly number[] = [1, 2];
 
 export interface RunJournal {
-  schemaVersion: typeof JOURNAL_SCHEMA_VERSION;
+  schemaVersion: 1 | typeof JOURNAL_SCHEMA_VERSION;
   runId: string;
   /** 'incomplete' when the run was interrupted: the journal holds what happened up to then. */
   status: 'complete' | 'incomplete';
@@ -17,6 +26,12 @@ export interface RunJournal {
   scenario: { name: string; description: string; file: string; seed: number };
   versions: { switchyard: string; node: string; sdks: Record<string, string> };
   mode: 'virtual' | 'real-time' | 'against';
+  /** Absolute time on the run's clock (ms since the Unix epoch) of its start: budget periods are UTC minutes/hours/days of it. */
+  clockOriginMs?: number;
+  /** Requests the load sent; more than `requests` holds records for only if the run was cut short. */
+  requestsSent?: number;
+  /** `run --stream-share X`: the share of streamed requests was forced to X for every request. */
+  streamShareOverride?: number;
   /** The router config the run used (keys are never in it: configs name env vars). */
   config: unknown;
   /** Simulated time the run covered. */
@@ -27,6 +42,7 @@ export interface RunJournal {
   faultCounters: FaultCounters;
   breakerTransitions: Array<{ deployment: string; from: string; to: string; atMs: number }>;
   hypotheses: HypothesisResult[];
+  /** 'failed' when a hypothesis failed, or was inconclusive without the scenario allowing it. */
   verdict: 'passed' | 'failed' | 'incomplete';
   /** Mode 'against' only: the gateway graded and how its upstream calls were tied to requests. */
   against?: AgainstSummary;
@@ -69,6 +85,8 @@ export interface FaultCounters {
 }
 
 export interface AttemptSummary {
+  /** 1-based number of the attempt in its request (budget events name it). */
+  n?: number;
   deployment: string;
   startMs: number;
   endMs: number;
@@ -78,11 +96,27 @@ export interface AttemptSummary {
   delayBeforeNextMs?: number;
   delayReason?: string;
   next?: string;
+  /** Why the router left this deployment after the attempt (next 'fallback' or 'give-up'). */
+  fallbackReason?: FallbackReason;
   hedge?: boolean;
   probe?: boolean;
+  /** A hedge loser counted against its deployment as a slow call. */
+  slow?: boolean;
   costUsd: number;
-  /** Earliest time a Retry-After on the previous attempt allowed this one (for the hypothesis). */
-  retryAfterNotBeforeMs?: number;
+  /** The cost was estimated (usage missing or invalid, or a stream cut part-way). */
+  costEstimated?: boolean;
+  /** The deadline that ended this attempt. */
+  timeoutPhase?: TimeoutPhase;
+  /** The wait the router read from the provider's answer (Retry-After, retry-after-ms), per its trace. */
+  retryAfterMs?: number;
+  /**
+   * The wait the provider's answer asked for, as the harness sent it (its own record of the injected
+   * response, read on the run's clock): what a retry must respect, whatever the router understood.
+   */
+  retryAfterSentMs?: number;
+  /** Streams: characters of text this attempt delivered to the caller, and their SHA-256 (hex, first 16), per the router. */
+  deliveredChars?: number;
+  deliveredHash?: string;
 }
 
 export interface RequestRecord {
@@ -105,9 +139,27 @@ export interface RequestRecord {
   wastedUsd: number;
   attempts: AttemptSummary[];
   skipped: Array<{ deployment: string; reason: string }>;
-  /** Streams: text the caller received, and whether any of it was delivered twice. */
+  /** The deadline phase that ended the request, when a deadline did ('total': its whole-request deadline). */
+  timeoutPhase?: TimeoutPhase;
+  /** Sent but never ended (the run drained without it): counted as a failure, with no attempts known. */
+  hung?: true;
+  /** Streams: the text the caller received, as the harness saw it: characters and SHA-256 (hex, first 16). */
   streamedChars?: number;
+  streamedHash?: string;
+  /** Streams: the text the router says it delivered in all (its trace). */
+  deliveredChars?: number;
+  deliveredHash?: string;
+  /** --against only: text beyond the longest single upstream answer reached the caller (seen from the provider side). */
   duplicatedText?: boolean;
+  /** Budget reservations and settlements of this request (times relative to the run's start). */
+  budgetEvents?: Array<Omit<BudgetEvent, 'at'> & { atMs: number }>;
+}
+
+export type HypothesisVerdict = 'passed' | 'failed' | 'inconclusive';
+
+/** A hypothesis result's verdict (journals before version 2 knew only passed and failed). */
+export function hypothesisVerdict(h: Pick<HypothesisResult, 'verdict' | 'passed'>): HypothesisVerdict {
+  return h.verdict ?? (h.passed ? 'passed' : 'failed');
 }
 
 export interface HypothesisResult {
@@ -118,7 +170,18 @@ export interface HypothesisResult {
   /** Where it is written in the scenario file (for editors and the Testing view). */
   line?: number;
   phase: 'overall' | 'before' | 'during' | 'after';
+  /**
+   * What the run showed: 'inconclusive' when it held no evidence either way (no retry after a
+   * Retry-After, no breaker opened, no stream failed mid-way, a field the router did not record…).
+   * Absent in journals written before version 2: read it with hypothesisVerdict().
+   */
+  verdict?: HypothesisVerdict;
+  /** The scenario allows this hypothesis to be inconclusive (`allowInconclusive: true`). */
+  allowInconclusive?: true;
+  /** Whether it lets the run pass: verdict 'passed', or 'inconclusive' where allowed. */
   passed: boolean;
+  /** The hypothesis as the scenario states it, defaults filled and durations in ms: what a re-check reads. */
+  spec?: Record<string, unknown>;
   /**
    * false when the run could not observe what the hypothesis is about (an --against run cannot see
    * the gateway's breakers, for one). Such a hypothesis never passes: `passed` is false too, and

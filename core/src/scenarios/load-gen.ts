@@ -1,5 +1,6 @@
 import { base, en, Faker } from '@faker-js/faker';
 import { deriveSeed, mulberry32, type Random } from '../faults/chaos/prng.ts';
+import { resolveRoute } from '../runtime/routing/select.ts';
 import type { ChatMessage, ChatRequest } from '../runtime/types.ts';
 import type { LoadSpec, Scenario } from './schema.ts';
 
@@ -33,14 +34,31 @@ const entries = (record: Record<string, number> | undefined) =>
 const between = (random: Random, [min, max]: readonly [number, number]) =>
   min + Math.floor(random() * (max - min + 1));
 
-export function createRequestFactory(scenario: Scenario, seed: number): (index: number) => GeneratedRequest {
+/** The share of streamed requests for one request's route and tenant (a tenant's own share wins). */
+export function streamShareOf(load: LoadSpec, route: string | undefined, tenant: string | undefined): number {
+  const spec = load.streamShare;
+  if (typeof spec === 'number') return spec;
+  return (
+    (tenant !== undefined ? spec.tenants?.[tenant] : undefined) ??
+    (route !== undefined ? spec.routes?.[route] : undefined) ??
+    spec.default
+  );
+}
+
+/** `forcedStreamShare` (`run --stream-share`) replaces the scenario's stream shares for every request. */
+export function createRequestFactory(
+  scenario: Scenario,
+  seed: number,
+  forcedStreamShare?: number,
+): (index: number) => GeneratedRequest {
   const load = scenario.load;
   const prompts = load.prompts ?? DEFAULT_PROMPTS;
   // One Faker, reseeded per request: building a Faker (locale merge) is the expensive part.
   const faker = new Faker({ locale: [en, base] });
   return (index) => {
     const random = mulberry32(deriveSeed(seed, `request:${index}`));
-    const stream = random() < load.streamShare;
+    // Drawn first, whatever the share: the draws after it (and so the requests) do not depend on it.
+    const streamDraw = random();
     const sourceIndex = pickWeighted(
       prompts.map((p, i) => [i, p.weight] as const),
       random,
@@ -78,6 +96,8 @@ export function createRequestFactory(scenario: Scenario, seed: number): (index: 
       ...(tags && tags.length > 0 ? { tags: [...tags] } : {}),
       ...(maxOutputTokens ? { maxOutputTokens } : {}),
     };
+    const routeName = resolveRoute(scenario.router, request).name;
+    const stream = streamDraw < (forcedStreamShare ?? streamShareOf(load, routeName, tenant));
     return { index, stream, request };
   };
 }

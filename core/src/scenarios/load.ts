@@ -163,6 +163,14 @@ export async function parseScenario(
     if (!routeNames.has(name) && !deploymentIds.has(name))
       fileIssue(['load', 'routes', name], `unknown route "${name}" (not in the router config)`);
   }
+  const shares = spec.load.streamShare;
+  for (const name of Object.keys(typeof shares === 'number' ? {} : (shares.routes ?? {}))) {
+    if (!routeNames.has(name) && !deploymentIds.has(name))
+      fileIssue(
+        ['load', 'streamShare', 'routes', name],
+        `unknown route "${name}" (not in the router config)`,
+      );
+  }
 
   const promptFiles: Record<number, string[]> = {};
   for (const [index, source] of (spec.load.prompts ?? []).entries()) {

@@ -1,19 +1,22 @@
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { VERSION as ANTHROPIC_VERSION } from '@anthropic-ai/sdk/version';
 import { VERSION as OPENAI_VERSION } from 'openai/version';
 import { createChaos } from '../faults/chaos/engine.ts';
 import { deriveSeed, mulberry32 } from '../faults/chaos/prng.ts';
 import { faultRuleId, toFaultRule } from '../faults/chaos/rule-format.ts';
+import type { Provider } from '../faults/chaos/wire.ts';
 import { chaosFetch } from '../faults/delivery/fetch.ts';
 import type { LatencyProfile } from '../faults/simulator/latency.ts';
 import { defaultCatalogue } from '../faults/simulator/models.ts';
 import { createSimulator, SIMULATED_API_KEY } from '../faults/simulator/simulator.ts';
 import { type Clock, nextTurn, RealClock, VirtualClock } from '../runtime/clock.ts';
 import type { RouterConfig } from '../runtime/config/schema.ts';
-import type { ErrorKind } from '../runtime/errors.ts';
+import type { ErrorKind, TimeoutPhase } from '../runtime/errors.ts';
+import { parseRetryAfterMs } from '../runtime/providers/retry-after.ts';
 import { Router } from '../runtime/router.ts';
-import type { DecisionTrace } from '../runtime/trace/trace.ts';
-import { evaluateHypotheses } from './hypotheses.ts';
+import type { AttemptRecord, DecisionTrace } from '../runtime/trace/trace.ts';
+import { evaluateHypotheses, runVerdict } from './hypotheses.ts';
 import {
   type AttemptSummary,
   type FaultCounters,
@@ -52,6 +55,8 @@ export interface RunOptions {
   quietTurns?: number;
   /** Safety cap on requests for duration-only loads (default 100 000). */
   maxRequests?: number;
+  /** Forces the share of streamed requests (0..1) for every request, whatever the scenario says. */
+  streamShare?: number;
   /**
    * Live providers instead of the simulator: the router calls each deployment's own base URL with
    * keys from `env` (as the config names them), and the scenario's faults are injected on the way.
@@ -102,11 +107,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         seed: scenario.simulator?.seed ?? deriveSeed(seed, 'simulator'),
         ...latencyOverrides(scenario),
       });
+  const waitsSent = new WaitsSent(scenario.router);
   const chaos = createChaos({
     clock,
     seed: deriveSeed(seed, 'chaos'),
     rules: scenario.faults.map(toFaultRule),
     upstream: (request) => (simulator ? simulator.handle(request) : liveFetch(request)),
+    onResponse: (event, response) => waitsSent.record(event.provider, event.model, response, clock.now()),
   });
   let idCounter = 0;
   let lastId = '';
@@ -123,10 +130,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   });
 
   const traces = new Map<string, DecisionTrace>();
-  const streamed = new Map<string, { chars: number; duplicated: boolean }>();
+  const streamed = new Map<string, StreamedText>();
+  /** Requests sent and not ended yet, by id: what is left of them when the run drains hung. */
+  const pending = new Map<string, { startedAt: number; stream: boolean }>();
   const breakerTransitions: RunJournal['breakerTransitions'] = [];
   const unsubscribeTrace = router.onTrace((trace) => {
     traces.set(trace.id, structuredClone(trace));
+    pending.delete(trace.id);
     progress.finished++;
     if (trace.outcome === 'success') progress.succeeded++;
     else progress.failed++;
@@ -157,7 +167,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
 
-  const makeRequest = createRequestFactory(scenario, seed);
+  const makeRequest = createRequestFactory(scenario, seed, options.streamShare);
   const inFlight = new Set<Promise<void>>();
   let runError: unknown;
 
@@ -166,37 +176,27 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     progress.sent++;
     const signal = mode === 'real-time' ? runController.signal : undefined;
     if (!generated.stream) {
-      const pending = router.complete(generated.request, signal ? { signal } : {});
-      await pending.catch(() => undefined);
+      const pending_ = router.complete(generated.request, signal ? { signal } : {});
+      // complete()'s body runs synchronously up to its first await, so the id is already minted.
+      pending.set(lastId, { startedAt: clock.now(), stream: false });
+      await pending_.catch(() => undefined);
       return;
     }
     const iterator = router.stream(generated.request, signal ? { signal } : {})[Symbol.asyncIterator]();
     const first = iterator.next();
     // stream()'s body runs synchronously up to its first await, so the id is already minted.
     const id = lastId;
+    pending.set(id, { startedAt: clock.now(), stream: true });
+    // What the caller received, counted here from the events it got: the router's own account of
+    // what it delivered (trace deliveredChars/Hash) is checked against this, not rebuilt from it.
     let text = '';
-    let attemptsWithText = 0;
-    let textSinceAttempt = false;
-    let finalText: string | undefined;
     try {
-      for (let next = await first; !next.done; next = await iterator.next()) {
-        const event = next.value;
-        if (event.type === 'attempt') {
-          textSinceAttempt = false;
-        } else if (event.type === 'text-delta') {
-          if (!textSinceAttempt) attemptsWithText++;
-          textSinceAttempt = true;
-          text += event.text;
-        } else if (event.type === 'done') {
-          finalText = event.response.text;
-        }
-      }
+      for (let next = await first; !next.done; next = await iterator.next())
+        if (next.value.type === 'text-delta') text += next.value.text;
     } catch {
       // stream() surfaces failures as events; a throw here is the caller-side abort.
     }
-    // Text is duplicated if two attempts both delivered text, or the caller got more than the answer.
-    const duplicated = attemptsWithText > 1 || (finalText !== undefined && text.length > finalText.length);
-    streamed.set(id, { chars: text.length, duplicated });
+    streamed.set(id, { chars: text.length, hash: textHash(text) });
   };
 
   const track = (promise: Promise<void>) => {
@@ -256,9 +256,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     loadDone = true;
   });
 
+  let drained: DriveEnd = 'done';
   try {
     if (driverClock) {
-      await drive(driverClock, {
+      drained = await drive(driverClock, {
         done: () => loadDone,
         aborted: () => runController.signal.aborted,
         quietTurns: options.quietTurns ?? 3,
@@ -276,7 +277,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   } catch (error) {
     runError ??= error;
   }
-  let complete = loadDone && runError === undefined && !runController.signal.aborted;
+  // Requests left in flight when the run could go no further ended nowhere: they hung.
+  const hung = drained !== 'done' && !runController.signal.aborted && runError === undefined;
+  let complete = (loadDone || hung) && runError === undefined && !runController.signal.aborted;
   if (!complete) {
     // Interrupted: stop arrivals; real-time calls get a moment to end and write their traces.
     if (!runController.signal.aborted) runController.abort(new Error('scenario run interrupted'));
@@ -290,11 +293,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 
   const durationMs = rel(clock.now());
   const requests = [...traces.values()]
-    .map((trace) => toRecord(trace, t0, streamed.get(trace.id)))
+    .map((trace) =>
+      toRecord(trace, t0, {
+        ...(streamed.has(trace.id) ? { stream: streamed.get(trace.id)! } : {}),
+        retryAfterSent: (attempt) => waitsSent.of(attempt),
+      }),
+    )
+    .concat(hung ? [...pending].map(([id, p]) => hungRecord(id, p.startedAt - t0, durationMs, p.stream)) : [])
     .sort((a, b) => a.startMs - b.startMs || (a.id < b.id ? -1 : 1));
-  const faultWindows = scenario.faults
-    .map((fault, i) => toFaultWindow(fault, i, durationMs))
-    .filter((w): w is FaultWindow => w !== undefined);
+  const faultWindows = scenario.faults.flatMap((fault, i) => toFaultWindows(fault, i, durationMs));
   const counters = chaos.counters();
   const faultCounters: FaultCounters = {
     requestsSeen: counters.requests.total,
@@ -308,10 +315,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     durationMs,
     config: scenario.router,
     clockOriginMs: t0,
+    requestsSent: progress.sent,
   });
   return {
     ...journalHeader(scenario, seed, wallStart, complete),
     mode,
+    clockOriginMs: t0,
+    requestsSent: progress.sent,
+    ...(options.streamShare !== undefined ? { streamShareOverride: options.streamShare } : {}),
     config: scenario.router,
     durationMs,
     faultWindows,
@@ -319,7 +330,89 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     faultCounters,
     breakerTransitions,
     hypotheses,
-    verdict: !complete ? 'incomplete' : hypotheses.every((h) => h.passed) ? 'passed' : 'failed',
+    verdict: runVerdict(complete, hypotheses),
+  };
+}
+
+interface StreamedText {
+  chars: number;
+  hash: string;
+}
+
+/** SHA-256 of a text, hex, first 16 characters: the trace contract's form of delivered text. */
+export function textHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/**
+ * The Retry-After waits the chaos layer sent, read from each injected response on the run's clock:
+ * the harness's own record of what a throttled attempt was asked to wait, tied to the attempt by the
+ * provider request id its error echoes (else by deployment, status and time).
+ */
+class WaitsSent {
+  readonly #byRequestId = new Map<string, number>();
+  readonly #anonymous: Array<{
+    at: number;
+    provider: Provider;
+    model: string | undefined;
+    status: number;
+    ms: number;
+  }> = [];
+  readonly #wire = new Map<string, { provider: string; model: string }>();
+
+  constructor(config: RouterConfig) {
+    for (const d of config.deployments)
+      this.#wire.set(d.id, {
+        provider: d.provider === 'openai-compatible' ? 'openai' : d.provider,
+        model: d.model,
+      });
+  }
+
+  record(provider: Provider, model: string | undefined, response: Response, now: number): void {
+    const ms = parseRetryAfterMs(response.headers, now);
+    if (ms === undefined) return;
+    const id = response.headers.get('x-request-id') ?? response.headers.get('request-id');
+    if (id) this.#byRequestId.set(id, ms);
+    else this.#anonymous.push({ at: now, provider, model, status: response.status, ms });
+  }
+
+  of(attempt: AttemptRecord): number | undefined {
+    if (attempt.outcome !== 'error' || attempt.status === undefined) return undefined;
+    const id = attempt.error?.requestId;
+    if (typeof id === 'string' && this.#byRequestId.has(id)) return this.#byRequestId.get(id);
+    const wire = this.#wire.get(attempt.deployment);
+    const matching = this.#anonymous.filter(
+      (w) =>
+        w.provider === wire?.provider &&
+        w.model === wire?.model &&
+        w.status === attempt.status &&
+        w.at >= attempt.startedAt &&
+        w.at <= attempt.endedAt,
+    );
+    // Only when unambiguous: every candidate asked the same wait.
+    const waits = new Set(matching.map((w) => w.ms));
+    return waits.size === 1 ? [...waits][0] : undefined;
+  }
+}
+
+/** A request sent that never ended: a failure with nothing known of its attempts. */
+function hungRecord(id: string, startMs: number, endMs: number, stream: boolean): RequestRecord {
+  return {
+    id,
+    startMs,
+    endMs,
+    latencyMs: endMs - startMs,
+    stream,
+    tags: [],
+    route: '',
+    outcome: 'error',
+    fellBack: false,
+    cache: 'off',
+    costUsd: 0,
+    wastedUsd: 0,
+    attempts: [],
+    skipped: [],
+    hung: true,
   };
 }
 
@@ -341,7 +434,13 @@ interface DriveOptions {
  * streams sometimes need a second (stream pulls hop through a macrotask), so 3 quiet turns leave a
  * margin; the determinism test runs the same scenario with 3 and 12 and compares the journals.
  */
-async function drive(clock: DriverClock, options: DriveOptions): Promise<void> {
+/**
+ * 'stalled': requests are pending but nothing is scheduled on the clock; 'undrained': they were still
+ * in flight after load.drainTimeout. Either way they hung: the run ends there and records them so.
+ */
+type DriveEnd = 'done' | 'stalled' | 'undrained';
+
+async function drive(clock: DriverClock, options: DriveOptions): Promise<DriveEnd> {
   const settle = async () => {
     let quiet = 0;
     let seen = clock.activity;
@@ -357,14 +456,10 @@ async function drive(clock: DriverClock, options: DriveOptions): Promise<void> {
   };
   for (;;) {
     await settle();
-    if (options.done() || options.aborted()) return;
+    if (options.done() || options.aborted()) return 'done';
     const at = clock.nextTimerAt();
-    if (at === undefined) {
-      throw new Error('scenario run stalled: requests are pending but nothing is scheduled on the clock');
-    }
-    if (at > options.drainDeadline()) {
-      throw new Error('scenario run did not drain: requests were still in flight after load.drainTimeout');
-    }
+    if (at === undefined) return 'stalled';
+    if (at > options.drainDeadline()) return 'undrained';
     // Timers due at the same instant fire together, in order; turns run between instants.
     await clock.advanceTo(at, 0);
   }
@@ -416,32 +511,50 @@ function describeTarget(fault: FaultSpec): string {
   return out;
 }
 
-/** When a fault can fire, relative to the run's start (a ramp that ends at rate 0 ends there). */
-export function toFaultWindow(fault: FaultSpec, index: number, runEndMs: number): FaultWindow | undefined {
-  if (!fault.enabled) return undefined;
+/**
+ * When a fault can fire, relative to the run's start (a ramp that ends at rate 0 ends there): one
+ * window, or one per `down` period of a repeating schedule.
+ */
+export function toFaultWindows(fault: FaultSpec, index: number, runEndMs: number): FaultWindow[] {
+  if (!fault.enabled) return [];
   const rampFrom = fault.ramp && fault.ramp.fromRate === 0 ? fault.ramp.from : 0;
   const rampTo = fault.ramp && fault.ramp.toRate === 0 ? fault.ramp.to : Number.POSITIVE_INFINITY;
   const fromMs = Math.max(fault.from ?? 0, rampFrom);
   const toMs = Math.min(fault.to ?? Number.POSITIVE_INFINITY, rampTo, Math.max(runEndMs, fromMs));
-  return {
+  const window = (from: number, to: number): FaultWindow => ({
     ruleId: faultRuleId(fault, index),
     fault: fault.fault,
     target: describeTarget(fault),
-    fromMs,
-    toMs,
-  };
+    fromMs: from,
+    toMs: to,
+  });
+  if (!fault.repeat) return [window(fromMs, toMs)];
+  const windows: FaultWindow[] = [];
+  const period = fault.repeat.down + fault.repeat.up;
+  // The schedule counts from `from` (the plan's cycle does too), whatever a ramp clips off.
+  for (let start = fault.from ?? 0; start < toMs; start += period) {
+    const from = Math.max(start, fromMs);
+    const to = Math.min(start + fault.repeat.down, toMs);
+    if (to > from) windows.push(window(from, to));
+  }
+  return windows;
+}
+
+/** What the harness itself saw of a request, beside its trace. */
+export interface RecordEvidence {
+  /** Streams: the text the caller received (characters, hash). */
+  stream?: StreamedText;
+  /** The Retry-After wait the provider's answer to this attempt asked for, as the harness sent it. */
+  retryAfterSent?: (attempt: AttemptRecord) => number | undefined;
 }
 
 /** A request's journal record from its decision trace (times relative to the run's start). */
-export function toRecord(
-  trace: DecisionTrace,
-  t0: number,
-  stream?: { chars: number; duplicated: boolean },
-): RequestRecord {
+export function toRecord(trace: DecisionTrace, t0: number, evidence: RecordEvidence = {}): RequestRecord {
   const startMs = trace.startedAt - t0;
   const endMs = (trace.endedAt ?? trace.startedAt) - t0;
-  const attempts: AttemptSummary[] = trace.attempts.map((a, i) => {
+  const attempts: AttemptSummary[] = trace.attempts.map((a) => {
     const summary: AttemptSummary = {
+      n: a.n,
       deployment: a.deployment,
       startMs: a.startedAt - t0,
       endMs: a.endedAt - t0,
@@ -453,14 +566,17 @@ export function toRecord(
     if (a.delayBeforeNextMs !== undefined) summary.delayBeforeNextMs = a.delayBeforeNextMs;
     if (a.delayReason) summary.delayReason = a.delayReason;
     if (a.next) summary.next = a.next;
+    if (a.fallbackReason) summary.fallbackReason = a.fallbackReason;
     if (a.hedge) summary.hedge = true;
     if (a.probe) summary.probe = true;
-    // The earliest start a Retry-After on the previous attempt to the same deployment allowed.
-    const previous = i > 0 ? trace.attempts[i - 1] : undefined;
-    const retryAfterMs = previous?.error?.retryAfterMs;
-    if (previous && previous.deployment === a.deployment && typeof retryAfterMs === 'number') {
-      summary.retryAfterNotBeforeMs = previous.endedAt - t0 + retryAfterMs;
-    }
+    if (a.slow) summary.slow = true;
+    if (a.costEstimated) summary.costEstimated = true;
+    if (a.timeoutPhase) summary.timeoutPhase = a.timeoutPhase;
+    if (a.retryAfterMs !== undefined) summary.retryAfterMs = a.retryAfterMs;
+    const sent = evidence.retryAfterSent?.(a);
+    if (sent !== undefined) summary.retryAfterSentMs = sent;
+    if (a.deliveredChars !== undefined) summary.deliveredChars = a.deliveredChars;
+    if (a.deliveredHash !== undefined) summary.deliveredHash = a.deliveredHash;
     return summary;
   });
   const success = trace.attempts.find(
@@ -492,11 +608,17 @@ export function toRecord(
   if (trace.tenant) record.tenant = trace.tenant;
   const errorKind = trace.error?.kind;
   if (trace.outcome !== 'success' && typeof errorKind === 'string') record.errorKind = errorKind as ErrorKind;
+  const phase = trace.error?.timeoutPhase;
+  if (trace.outcome !== 'success' && typeof phase === 'string') record.timeoutPhase = phase as TimeoutPhase;
   if (trace.finalDeployment) record.finalDeployment = trace.finalDeployment;
-  if (stream) {
-    record.streamedChars = stream.chars;
-    record.duplicatedText = stream.duplicated;
+  if (evidence.stream) {
+    record.streamedChars = evidence.stream.chars;
+    record.streamedHash = evidence.stream.hash;
   }
+  if (trace.deliveredChars !== undefined) record.deliveredChars = trace.deliveredChars;
+  if (trace.deliveredHash !== undefined) record.deliveredHash = trace.deliveredHash;
+  if (trace.budgetEvents?.length)
+    record.budgetEvents = trace.budgetEvents.map(({ at, ...event }) => ({ atMs: at - t0, ...event }));
   return record;
 }
 

@@ -66,8 +66,20 @@ export const loadSchema = z
     thinkTime: durationSchema.optional(),
     /** The prompt mix; default faker-made prompts of 8 to 60 words. */
     prompts: z.array(promptSourceSchema).min(1).optional(),
-    /** Share of requests that are streamed. */
-    streamShare: share.default(0),
+    /**
+     * Share of requests that are streamed: one number, or a default with per-route and per-tenant
+     * shares (a tenant's share wins over its route's).
+     */
+    streamShare: z
+      .union([
+        share,
+        z.strictObject({
+          default: share.default(0),
+          routes: z.record(z.string().min(1), share).optional(),
+          tenants: z.record(z.string().min(1), share).optional(),
+        }),
+      ])
+      .default(0),
     /** Route names (the request's `model`) → weight; default the config's default route. */
     routes: weightsSchema.optional(),
     tenants: weightsSchema.optional(),
@@ -135,6 +147,13 @@ const common = {
   /** Names it in reports (default `<index>:<type>`). */
   id: z.string().min(1).optional(),
   description: z.string().optional(),
+  /**
+   * A run with no evidence for this hypothesis (no retry after a Retry-After, no breaker opened, no
+   * stream failed mid-way…) makes it inconclusive, which fails the run unless this allows it:
+   * `true` for any lack of evidence, `without-traffic` only when it selects no request at all (a
+   * streams-only hypothesis in a run with no streams, e.g. `run --stream-share 0`).
+   */
+  allowInconclusive: z.union([z.boolean(), z.literal('without-traffic')]).default(false),
   /** before/during/after are relative to the union of the fault windows. */
   phase: z.enum(PHASES).default('overall'),
   where: requestFilterSchema.optional(),
@@ -221,6 +240,38 @@ export const hypothesisSchema = z.discriminatedUnion('type', [
     threshold: share.default(0.95),
     /** Success rate is measured over buckets of this size (by request start). */
     bucket: durationSchema.default(10_000),
+  }),
+  z.strictObject({
+    type: z.literal('retry_after_respected_across_requests'),
+    ...common,
+    /** No attempt on a deployment, from any request, starts before a Retry-After it gave earlier allowed. */
+    deployment: z.string().optional(),
+    /** Slack for clock granularity. */
+    toleranceMs: z.number().nonnegative().default(0),
+  }),
+  z.strictObject({
+    type: z.literal('breaker_thrash'),
+    ...common,
+    /** At most this many times a deployment's breaker opens (from closed, or after a failed probe) per fault window. */
+    atMost: z.number().int().positive(),
+    deployment: z.string().optional(),
+    /** Opens this long after a window ends still count for it. */
+    grace: durationSchema.default(0),
+  }),
+  z.strictObject({
+    /** A failed request tried (or skipped, with a reason) every deployment of its route's chain. */
+    type: z.literal('every_fallback_tried'),
+    ...common,
+  }),
+  z.strictObject({
+    /** No request dies at its total deadline while a deployment of its chain it never tried was answering. */
+    type: z.literal('no_deadline_death_with_healthy_fallback'),
+    ...common,
+  }),
+  z.strictObject({
+    /** Every request sent ends (with an answer or an error) before the run drains. */
+    type: z.literal('no_request_left_hanging'),
+    ...common,
   }),
   z.strictObject({
     type: z.literal('retries_spread'),

@@ -143,8 +143,8 @@ export function makeJournal(options: FixtureOptions = {}): RunJournal {
       const notBefore = t + 1_000;
       t = notBefore;
       if (breaker === 'closed') {
+        first.retryAfterSentMs = notBefore - first.endMs;
         const second = fail(PRIMARY, 503, 'server_error', between(40, 120));
-        second.retryAfterNotBeforeMs = notBefore;
         second.next = SECONDARY;
         injected['openai-503']++;
         primaryFailed(t);
@@ -162,8 +162,8 @@ export function makeJournal(options: FixtureOptions = {}): RunJournal {
       first.delayReason = 'retry-after';
       first.next = PRIMARY;
       t += 2_000;
+      first.retryAfterSentMs = t - first.endMs;
       succeed(PRIMARY, 450, 1_000, 0.002, 0.0035);
-      attempts.at(-1)!.retryAfterNotBeforeMs = t;
       failures = 0;
     } else if (i % 13 === 5) {
       // Hedge: the primary is slow, a second request races it and one of the two is abandoned.
@@ -228,7 +228,7 @@ export function makeJournal(options: FixtureOptions = {}): RunJournal {
   }
 
   const journal: RunJournal = {
-    schemaVersion: 1,
+    schemaVersion: 2,
     runId: `run-${seed}-0001`,
     status: 'complete',
     wall: {

@@ -184,8 +184,8 @@ describe('readJournal', () => {
     await writeFile(path, '');
     await expect(readJournal(path)).rejects.toThrow(/the file is empty/);
     await expect(readJournal(join(dir, 'missing.json'))).rejects.toThrow(/no such file/);
-    await writeFile(path, JSON.stringify({ ...makeJournal(), schemaVersion: 2 }));
-    await expect(readJournal(path)).rejects.toThrow(/schema version 2 is not supported/);
+    await writeFile(path, JSON.stringify({ ...makeJournal(), schemaVersion: 3 }));
+    await expect(readJournal(path)).rejects.toThrow(/schema version 3 is not supported/);
     const { verdict: _dropped, ...noVerdict } = makeJournal();
     await writeFile(path, JSON.stringify(noVerdict));
     await expect(readJournal(path)).rejects.toThrow(/not a valid run journal[\s\S]*verdict/);

@@ -89,10 +89,17 @@ describe('phases', () => {
     expect(overall).toMatchObject({ passed: true, line: 11, actual: '66.67% (2/3)' });
   });
 
-  it('a hypothesis that selects no traffic fails instead of passing vacuously', () => {
-    const [result] = check([{ type: 'success_rate', atLeast: 0.5, phase: 'after' }], { requests: [] });
-    expect(result!.passed).toBe(false);
-    expect(result!.actual).toMatch(/no matching requests/);
+  it('a hypothesis that selects no traffic is inconclusive, and fails the run unless allowed', () => {
+    const [result, allowed] = check(
+      [
+        { type: 'success_rate', atLeast: 0.5, phase: 'after' },
+        { type: 'success_rate', atLeast: 0.5, phase: 'after', allowInconclusive: true },
+      ],
+      { requests: [] },
+    );
+    expect(result).toMatchObject({ verdict: 'inconclusive', passed: false });
+    expect(result!.actual).toMatch(/^inconclusive: no matching requests/);
+    expect(allowed).toMatchObject({ verdict: 'inconclusive', passed: true, allowInconclusive: true });
   });
 });
 
@@ -194,15 +201,9 @@ describe('checks', () => {
           errorKind: 'rate_limited',
           next: 'retry',
           costUsd: 0,
+          retryAfterSentMs: 1_000,
         },
-        {
-          deployment: 'a',
-          startMs: 500,
-          endMs: 600,
-          outcome: 'success',
-          costUsd: 0.01,
-          retryAfterNotBeforeMs: 1_010,
-        },
+        { deployment: 'a', startMs: 500, endMs: 600, outcome: 'success', costUsd: 0.01 },
       ],
     });
     const [result] = check([{ type: 'retry_after_respected' }], { requests: [early] });
@@ -239,5 +240,290 @@ describe('checks', () => {
       requests: [dup, request(0, 'success', { stream: true, streamedChars: 20, duplicatedText: false })],
     });
     expect(result).toMatchObject({ passed: false, examples: [dup.id] });
+  });
+});
+
+// -----------------------------------------------------------------------------------------------
+// Evidence: each check fails on the records of a router that breaks it, and says when it saw nothing.
+
+const chained = routerConfigSchema.parse({
+  deployments: [
+    { id: 'a', provider: 'openai', model: 'gpt-4o-mini' },
+    { id: 'b', provider: 'anthropic', model: 'claude-3-5-haiku-latest' },
+    { id: 'c', provider: 'ollama', model: 'llama3.2' },
+  ],
+  routes: [{ name: 'chat', deployments: ['a'], fallbacks: ['b', 'c'] }],
+});
+
+const attempt = (
+  deployment: string,
+  startMs: number,
+  endMs: number,
+  outcome: AttemptSummary['outcome'],
+  extra: Partial<AttemptSummary> = {},
+): AttemptSummary => ({ deployment, startMs, endMs, outcome, costUsd: 0, ...extra });
+
+describe('Retry-After across requests, per deployment', () => {
+  const throttled = request(0, 'success', {
+    attempts: [
+      attempt('a', 0, 10, 'error', { errorKind: 'rate_limited', status: 429, retryAfterSentMs: 5_000 }),
+      attempt('b', 10, 400, 'success'),
+    ],
+  });
+  it('fails when another request starts on the deployment inside the wait', () => {
+    const early = request(1_000, 'success', { attempts: [attempt('a', 1_000, 1_300, 'success')] });
+    const later = request(6_000, 'success', { attempts: [attempt('a', 6_000, 6_300, 'success')] });
+    const [bad] = check([{ type: 'retry_after_respected_across_requests' }], {
+      requests: [throttled, early, later],
+    });
+    expect(bad).toMatchObject({ verdict: 'failed', examples: [early.id] });
+    expect(bad!.actual).toMatch(/4010 ms early/);
+    const [good] = check([{ type: 'retry_after_respected_across_requests' }], {
+      requests: [throttled, later],
+    });
+    expect(good).toMatchObject({ verdict: 'passed', passed: true });
+  });
+
+  it('an attempt that started at the same instant elsewhere had not seen the answer; its own retry had', () => {
+    const sameInstant = request(10, 'success', { attempts: [attempt('a', 10, 300, 'success')] });
+    const [other] = check([{ type: 'retry_after_respected_across_requests' }], {
+      requests: [throttled, sameInstant],
+    });
+    expect(other!.verdict).toBe('passed');
+    const retriedAtOnce = request(0, 'success', {
+      attempts: [
+        attempt('a', 0, 10, 'error', { retryAfterSentMs: 5_000, next: 'retry' }),
+        attempt('a', 10, 300, 'success'),
+      ],
+    });
+    const [own] = check([{ type: 'retry_after_respected_across_requests' }], { requests: [retriedAtOnce] });
+    expect(own!.verdict).toBe('failed');
+  });
+
+  it('uses the wait the provider sent over the one the router read (an HTTP date read as 0)', () => {
+    const misread = request(0, 'success', {
+      attempts: [
+        attempt('a', 0, 10, 'error', { retryAfterMs: 0, retryAfterSentMs: 30_000, next: 'retry' }),
+        attempt('a', 10, 300, 'success'),
+      ],
+    });
+    const [within] = check([{ type: 'retry_after_respected' }], { requests: [misread] });
+    expect(within!.verdict).toBe('failed');
+  });
+
+  it('is inconclusive when no answer asked to wait', () => {
+    const [none] = check([{ type: 'retry_after_respected_across_requests' }], {
+      requests: [request(0, 'success')],
+    });
+    expect(none).toMatchObject({ verdict: 'inconclusive', passed: false });
+    const [within] = check([{ type: 'retry_after_respected' }], { requests: [throttled] });
+    expect(within!.verdict).toBe('inconclusive');
+  });
+});
+
+describe('breaker thrash', () => {
+  const w = { ruleId: 'outage', fault: 'server_error', target: '*', fromMs: 0, toMs: 60_000 };
+  const opensAt = (...times: number[]) =>
+    times.flatMap((t) => [
+      { deployment: 'a', from: 'closed', to: 'open', atMs: t },
+      { deployment: 'a', from: 'open', to: 'closed', atMs: t + 1_000 },
+    ]);
+  it('fails past N opens in one fault window, passes at N, and is inconclusive with none', () => {
+    const hyp = [{ type: 'breaker_thrash', atMost: 2 }];
+    const [thrash] = check(hyp, { faultWindows: [w], breakerTransitions: opensAt(1_000, 10_000, 20_000) });
+    expect(thrash).toMatchObject({ verdict: 'failed' });
+    expect(thrash!.actual).toMatch(/a: 3 opens in outage/);
+    const [calm] = check(hyp, { faultWindows: [w], breakerTransitions: opensAt(1_000, 10_000, 70_000) });
+    expect(calm!.verdict).toBe('passed');
+    const [none] = check(hyp, { faultWindows: [w], breakerTransitions: [] });
+    expect(none!.verdict).toBe('inconclusive');
+  });
+});
+
+describe('every fallback tried', () => {
+  const hyp = [{ type: 'every_fallback_tried' }];
+  it('fails a request that gave up with a deployment of its chain untouched', () => {
+    const gaveUp = request(0, 'error', {
+      errorKind: 'server_error',
+      attempts: [attempt('a', 0, 10, 'error', { errorKind: 'server_error', next: 'give-up' })],
+      skipped: [{ deployment: 'c', reason: 'breaker-open' }],
+    });
+    const [bad] = check(hyp, { requests: [gaveUp], config: chained });
+    expect(bad).toMatchObject({ verdict: 'failed', examples: [gaveUp.id] });
+    expect(bad!.actual).toMatch(/never reached b/);
+  });
+
+  it('passes a request that tried or skipped everything, and exempts errors no deployment can fix', () => {
+    const walked = request(0, 'error', {
+      errorKind: 'server_error',
+      attempts: [
+        attempt('a', 0, 10, 'error', { errorKind: 'server_error' }),
+        attempt('b', 10, 20, 'error', { errorKind: 'server_error' }),
+      ],
+      skipped: [{ deployment: 'c', reason: 'budget' }],
+    });
+    const badRequest = request(0, 'error', {
+      errorKind: 'bad_request',
+      attempts: [attempt('a', 0, 10, 'error', { errorKind: 'bad_request' })],
+    });
+    const [good] = check(hyp, { requests: [walked, badRequest], config: chained });
+    expect(good).toMatchObject({
+      verdict: 'passed',
+      actual: '1 failed requests, each after its whole chain',
+    });
+    const [none] = check(hyp, { requests: [request(0, 'success'), badRequest], config: chained });
+    expect(none!.verdict).toBe('inconclusive');
+  });
+});
+
+describe('no deadline death with a healthy fallback', () => {
+  const hyp = [{ type: 'no_deadline_death_with_healthy_fallback' }];
+  const died = request(0, 'error', {
+    errorKind: 'timeout',
+    timeoutPhase: 'total',
+    endMs: 5_000,
+    attempts: [attempt('a', 0, 10, 'error', { errorKind: 'rate_limited', next: 'retry' })],
+  });
+  it('fails when an untried fallback answered other requests meanwhile', () => {
+    const healthy = request(1_000, 'success', { attempts: [attempt('b', 1_000, 1_500, 'success')] });
+    const [bad] = check(hyp, { requests: [died, healthy], config: chained });
+    expect(bad).toMatchObject({ verdict: 'failed', examples: [died.id] });
+    expect(bad!.actual).toMatch(/while b answered others/);
+  });
+  it('passes when no fallback was answering, and is inconclusive when nobody had to leave a deployment', () => {
+    const [ok] = check(hyp, { requests: [died], config: chained });
+    expect(ok!.verdict).toBe('passed');
+    const [none] = check(hyp, { requests: [request(0, 'success')], config: chained });
+    expect(none!.verdict).toBe('inconclusive');
+  });
+});
+
+describe('no request left hanging', () => {
+  const hyp = [{ type: 'no_request_left_hanging' }];
+  it('fails on a hung request or one sent and never recorded; inconclusive without the count', () => {
+    const hung = { ...request(0, 'error'), hung: true as const, attempts: [] };
+    const [bad] = check(hyp, { requests: [request(0, 'success'), hung], requestsSent: 2 });
+    expect(bad).toMatchObject({ verdict: 'failed', examples: [hung.id] });
+    const [missing] = check(hyp, { requests: [request(0, 'success')], requestsSent: 3 });
+    expect(missing).toMatchObject({ verdict: 'failed', passed: false });
+    expect(missing!.actual).toMatch(/2 sent but not in the journal/);
+    const [good] = check(hyp, { requests: [request(0, 'success')], requestsSent: 1 });
+    expect(good!.verdict).toBe('passed');
+    const [unknown] = check(hyp, { requests: [request(0, 'success')] });
+    expect(unknown!.verdict).toBe('inconclusive');
+  });
+});
+
+describe('no duplicated text, from what the caller got against what each attempt delivered', () => {
+  const hyp = [{ type: 'no_duplicated_text' }];
+  const stream = (extra: Partial<RequestRecord>) => request(0, 'error', { stream: true, ...extra });
+  it('fails when two attempts delivered text, or the caller got other text than the router says', () => {
+    const restarted = stream({
+      streamedChars: 70,
+      streamedHash: 'ab',
+      deliveredChars: 70,
+      deliveredHash: 'ab',
+      attempts: [
+        attempt('a', 0, 10, 'error', { deliveredChars: 20, deliveredHash: 'x' }),
+        attempt('b', 10, 20, 'success', { deliveredChars: 50, deliveredHash: 'y' }),
+      ],
+    });
+    const replayed = stream({
+      streamedChars: 60,
+      streamedHash: 'zz',
+      deliveredChars: 40,
+      deliveredHash: 'yy',
+      attempts: [attempt('a', 0, 10, 'error', { deliveredChars: 40, deliveredHash: 'yy' })],
+    });
+    // A router that hashes nothing is still held to its character count.
+    // Its total must match what the caller got, too (here its attempts' account says 60, its total 40).
+    const unhashed = stream({
+      streamedChars: 60,
+      deliveredChars: 40,
+      attempts: [attempt('a', 0, 10, 'error', { deliveredChars: 60 })],
+    });
+    const [bad] = check(hyp, { requests: [restarted, replayed, unhashed] });
+    expect(bad).toMatchObject({ verdict: 'failed', examples: [restarted.id, replayed.id, unhashed.id] });
+    expect(bad!.actual).toMatch(/text from 2 attempts/);
+    expect(bad!.actual).toMatch(/other text than the router says/);
+  });
+
+  it('passes a mid-stream failure surfaced with exactly what was delivered', () => {
+    const surfaced = stream({
+      streamedChars: 40,
+      streamedHash: 'yy',
+      deliveredChars: 40,
+      deliveredHash: 'yy',
+      attempts: [attempt('a', 0, 10, 'error', { deliveredChars: 40, deliveredHash: 'yy' })],
+    });
+    const [good] = check(hyp, { requests: [surfaced] });
+    expect(good!.verdict).toBe('passed');
+  });
+
+  it('is inconclusive without the router account, or without a stream that was at risk', () => {
+    const unaccounted = stream({ streamedChars: 40, streamedHash: 'yy' });
+    const [noAccount] = check(hyp, { requests: [unaccounted] });
+    expect(noAccount!.verdict).toBe('inconclusive');
+    expect(noAccount!.actual).toMatch(/router recorded no delivered text/);
+    const calm = request(0, 'success', {
+      stream: true,
+      streamedChars: 40,
+      streamedHash: 'yy',
+      deliveredChars: 40,
+      deliveredHash: 'yy',
+      attempts: [attempt('a', 0, 10, 'success', { deliveredChars: 40, deliveredHash: 'yy' })],
+    });
+    const [nothingAtRisk] = check(hyp, { requests: [calm] });
+    expect(nothingAtRisk!.verdict).toBe('inconclusive');
+    expect(nothingAtRisk!.actual).toMatch(/no stream was retried, fell back, or failed/);
+  });
+});
+
+describe('inconclusive where the old checks passed without evidence', () => {
+  it('breakers that never opened, retries that never happened, no budget, no fault window', () => {
+    const quiet = [request(0, 'success'), request(1_000, 'success')];
+    const results = check(
+      [
+        { type: 'breaker_opens_within', failures: 3 },
+        { type: 'breaker_recovers_with_single_probe' },
+        { type: 'retries_spread', atMost: 2 },
+        { type: 'non_retryable_not_retried' },
+        { type: 'recovery_time', atMost: '10s' },
+        { type: 'budget_never_exceeded', tenant: 'nobody' },
+      ],
+      { requests: quiet },
+    );
+    expect(results.map((r) => r.verdict)).toEqual([
+      'inconclusive',
+      'inconclusive',
+      'inconclusive',
+      'inconclusive',
+      'inconclusive',
+      'inconclusive',
+    ]);
+    expect(results.every((r) => !r.passed && r.actual.startsWith('inconclusive: '))).toBe(true);
+  });
+});
+
+describe('allowInconclusive', () => {
+  it("'without-traffic' allows only a hypothesis that selected no request, true allows any lack of evidence", () => {
+    const noStreams = [request(0, 'success')];
+    const [streamsOnly, noEvidence, anything] = check(
+      [
+        {
+          type: 'latency',
+          where: { stream: true },
+          percentile: 'p95',
+          atMost: '1s',
+          allowInconclusive: 'without-traffic',
+        },
+        { type: 'retries_spread', atMost: 2, allowInconclusive: 'without-traffic' },
+        { type: 'retries_spread', atMost: 2, allowInconclusive: true },
+      ],
+      { requests: noStreams },
+    );
+    expect(streamsOnly).toMatchObject({ verdict: 'inconclusive', passed: true, allowInconclusive: true });
+    expect(noEvidence).toMatchObject({ verdict: 'inconclusive', passed: false });
+    expect(anything).toMatchObject({ verdict: 'inconclusive', passed: true });
   });
 });

@@ -6,12 +6,15 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import {
+  createRequestFactory,
+  defineScenario,
   loadScenario,
   parseDuration,
   parseScenario,
   type Scenario,
   ScenarioError,
   scenarioJsonSchema,
+  toFaultWindows,
 } from '../../src/scenarios/index.ts';
 
 const here = import.meta.dirname;
@@ -338,6 +341,16 @@ describe('durations', () => {
     expect(parseDuration('1h')).toBe(3_600_000);
     expect(parseDuration('10 minutes')).toBeUndefined();
   });
+
+  it('reads compound durations, largest unit first', () => {
+    expect(parseDuration('2m30s')).toBe(150_000);
+    expect(parseDuration('1h15m')).toBe(4_500_000);
+    expect(parseDuration('1m0.5s')).toBe(60_500);
+    expect(parseDuration('1h2m3s4ms')).toBe(3_723_004);
+    expect(parseDuration('30s2m')).toBeUndefined();
+    expect(parseDuration('2m2m')).toBeUndefined();
+    expect(parseDuration('5')).toBeUndefined();
+  });
 });
 
 describe('scenarioJsonSchema', () => {
@@ -356,5 +369,65 @@ describe('scenarioJsonSchema', () => {
     const other = parseYaml(readFileSync(fixture('openai-outage.yaml'), 'utf8'));
     other.hypotheses[0].atleast = 0.5;
     expect(validate(other)).toBe(false);
+  });
+});
+
+describe('stream shares per route and tenant, and forced', () => {
+  const scenario = defineScenario({
+    name: 'shares',
+    description: 'Streams only for the trial tenant and the long-docs route.',
+    router: {
+      deployments: [{ id: 'a', provider: 'openai', model: 'gpt-4o-mini' }],
+      routes: [
+        { name: 'chat', deployments: ['a'] },
+        { name: 'long-docs', deployments: ['a'] },
+      ],
+      defaultRoute: 'chat',
+    },
+    load: {
+      requests: 400,
+      rate: 1,
+      routes: { chat: 1, 'long-docs': 1 },
+      tenants: { acme: 1, trial: 1 },
+      streamShare: { default: 0, routes: { 'long-docs': 1 }, tenants: { trial: 0.5 } },
+    },
+  });
+  const requests = Array.from({ length: 400 }, (_, i) => createRequestFactory(scenario, 3)(i));
+  const share = (pick: (r: (typeof requests)[number]) => boolean) => {
+    const some = requests.filter(pick);
+    return some.filter((r) => r.stream).length / some.length;
+  };
+
+  it("a tenant's share wins over its route's, which wins over the default", () => {
+    expect(share((r) => r.request.tenant === 'acme' && r.request.model === 'chat')).toBe(0);
+    expect(share((r) => r.request.tenant === 'acme' && r.request.model === 'long-docs')).toBe(1);
+    const trial = share((r) => r.request.tenant === 'trial');
+    expect(trial).toBeGreaterThan(0.35);
+    expect(trial).toBeLessThan(0.65);
+  });
+
+  it('--stream-share forces one share and changes nothing else about the requests', () => {
+    const forced = Array.from({ length: 400 }, (_, i) => createRequestFactory(scenario, 3, 1)(i));
+    expect(forced.every((r) => r.stream)).toBe(true);
+    expect(forced.map((r) => r.request)).toEqual(requests.map((r) => r.request));
+  });
+});
+
+describe('fault windows of a repeating schedule', () => {
+  it('one window per down period, clipped to `to`', () => {
+    const [fault] = defineScenario({
+      name: 'w',
+      description: 'w',
+      router: { deployments: [{ id: 'a', provider: 'openai', model: 'gpt-4o-mini' }] },
+      load: { requests: 1, rate: 1 },
+      faults: [
+        { id: 'flap', fault: 'server_error', from: '30s', to: '2m40s', repeat: { down: '20s', up: '40s' } },
+      ],
+    }).faults;
+    expect(toFaultWindows(fault!, 0, 600_000).map((w) => [w.fromMs, w.toMs])).toEqual([
+      [30_000, 50_000],
+      [90_000, 110_000],
+      [150_000, 160_000],
+    ]);
   });
 });

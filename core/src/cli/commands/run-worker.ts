@@ -13,6 +13,8 @@ export type ToWorker =
       seed?: number;
       mode: 'virtual' | 'real-time';
       live?: boolean;
+      /** `run --stream-share X`. */
+      streamShare?: number;
     }
   | { type: 'abort' };
 
@@ -41,6 +43,7 @@ port.on('message', (message: ToWorker) => {
     ...(message.live ? { live: { env: process.env } } : {}),
     signal: controller.signal,
     ...(message.seed !== undefined ? { seed: message.seed } : {}),
+    ...(message.streamShare !== undefined ? { streamShare: message.streamShare } : {}),
     onProgress: (progress) => {
       // Progress fires per finished request; a few updates a second are plenty for a bar.
       const now = Date.now();

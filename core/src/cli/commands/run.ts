@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import type { JournalWriter, ReportFiles, SummaryFiles } from '../../reports/index.ts';
 import { loadRouterConfig } from '../../runtime/config/load.ts';
 import type { RouterConfig } from '../../runtime/config/schema.ts';
-import type { RunJournal, RunProgress, Scenario } from '../../scenarios/index.ts';
+import type { RunProgress, Scenario } from '../../scenarios/index.ts';
+import { hypothesisVerdict, type RunJournal } from '../../scenarios/journal.ts';
 import { displayPath } from '../shared/files.ts';
 import {
   CliError,
@@ -18,6 +19,7 @@ import {
   out,
   paint,
   plain,
+  shareOption,
   table,
 } from '../shared/output.ts';
 import type { FromWorker, ToWorker } from './run-worker.ts';
@@ -39,6 +41,7 @@ interface RunOptions extends ReadLimits {
   against?: string;
   proxyPort?: number;
   model?: string;
+  streamShare?: number;
 }
 
 /** The environment variable whose value is sent to the gateway as its API key in --against mode. */
@@ -185,6 +188,7 @@ async function runAll(
           mode,
           ...(options.live ? { live: true } : {}),
           ...(options.seed !== undefined ? { seed: options.seed } : {}),
+          ...(options.streamShare !== undefined ? { streamShare: options.streamShare } : {}),
         } satisfies ToWorker);
       };
       const settle = async (journal: RunJournal | undefined, error: string | undefined) => {
@@ -296,6 +300,7 @@ async function runAllAgainst(
           signal,
           ...(options.model ? { model: options.model } : {}),
           ...(options.seed !== undefined ? { seed: options.seed } : {}),
+          ...(options.streamShare !== undefined ? { streamShare: options.streamShare } : {}),
           ...(process.env[GATEWAY_KEY_ENV] ? { apiKey: process.env[GATEWAY_KEY_ENV] } : {}),
           onProgress: (progress) => view.update(id, scenario, progress),
           onError: (error) => {
@@ -349,14 +354,20 @@ function successRate(journal: RunJournal): string {
   return `${((ok / journal.requests.length) * 100).toFixed(1)}%`;
 }
 
+/** `3/4` held, with how many were inconclusive: `3/5 (1 ?)`. */
+function heldCount(journal: RunJournal): string {
+  const held = journal.hypotheses.filter((h) => hypothesisVerdict(h) === 'passed').length;
+  const unsure = journal.hypotheses.filter((h) => hypothesisVerdict(h) === 'inconclusive').length;
+  return `${held}/${journal.hypotheses.length}${unsure ? ` (${unsure} ?)` : ''}`;
+}
+
 export function renderVerdictTable(results: ScenarioResult[]): string {
   const rows = results.map((r) => {
     const j = r.journal;
-    const held = j ? j.hypotheses.filter((h) => h.passed).length : 0;
     return [
       r.name,
       verdictLabel(r),
-      j ? `${held}/${j.hypotheses.length}` : '—',
+      j ? heldCount(j) : '—',
       j ? String(j.requests.length) : '—',
       j ? successRate(j) : '—',
       j ? formatMs(j.durationMs) : '—',
@@ -377,11 +388,15 @@ export function renderVerdictTable(results: ScenarioResult[]): string {
   for (const r of results) {
     if (r.error) lines.push(paint('red', `! ${r.name}: ${r.error.split('\n')[0]}`));
     for (const h of r.journal?.hypotheses ?? []) {
-      if (h.passed) continue;
+      const verdict = hypothesisVerdict(h);
+      if (verdict === 'passed') continue;
       const where = `${displayPath(r.scenario.file)}${h.line ? `:${h.line}` : ''}`;
-      // Not observable (--against): not proven, so not a pass, but not a caught failure either.
-      const mark = h.evaluable === false ? paint('yellow', '?') : paint('red', '✗');
-      lines.push(`${mark} ${where} ${paint('bold', h.id)}: ${h.description}`);
+      // Inconclusive (no evidence) or not observable (--against): not proven, so not a pass, but not a
+      // caught failure either; allowed by the scenario, it does not fail the run.
+      const mark = verdict === 'inconclusive' ? paint('yellow', '?') : paint('red', '✗');
+      const note =
+        verdict === 'inconclusive' ? (h.passed ? ' (inconclusive, allowed)' : ' (inconclusive)') : '';
+      lines.push(`${mark} ${where} ${paint('bold', h.id)}${note}: ${h.description}`);
       lines.push(`    expected ${h.expected}; actual ${h.actual}`);
       if (h.examples.length > 0) lines.push(paint('dim', `    e.g. ${h.examples.join(', ')}`));
     }
@@ -411,9 +426,11 @@ function toJson(
       simulatedMs: r.journal?.durationMs ?? 0,
       wallMs: r.wallMs,
       ...(r.journal?.against ? { against: r.journal.against } : {}),
+      ...(r.journal?.streamShareOverride !== undefined ? { streamShare: r.journal.streamShareOverride } : {}),
       hypotheses: (r.journal?.hypotheses ?? []).map((h) => ({
         id: h.id,
         kind: h.kind,
+        verdict: hypothesisVerdict(h),
         passed: h.passed,
         ...(h.evaluable === false ? { evaluable: false } : {}),
         expected: h.expected,
@@ -442,6 +459,11 @@ export function registerRun(program: Command): void {
       "call the router config's real providers (keys from the environment) instead of the simulator, with the faults injected on the way; implies --real-time",
     )
     .option(
+      '--stream-share <x>',
+      'force the share of streamed requests (0..1) in every scenario, e.g. 1 to re-run it all streamed',
+      shareOption('--stream-share'),
+    )
+    .option(
       '--concurrency <n>',
       'scenarios run in parallel (worker threads)',
       intOption('--concurrency', 1),
@@ -466,8 +488,10 @@ export function registerRun(program: Command): void {
     .addHelpText(
       'after',
       '\nWrites <scenario>.journal.json, .junit.xml, .md and .html per scenario, plus summary.md,\n' +
-        'summary.junit.xml and index.html. Exit codes: 0 all hypotheses held, 1 some failed,\n' +
-        '2 bad input or config, 130 interrupted (journals are written, marked incomplete).\n\n' +
+        'summary.junit.xml and index.html. Exit codes: 0 all hypotheses held, 1 some failed or were\n' +
+        'inconclusive (no evidence either way; a scenario may allow that with allowInconclusive), 2 bad\n' +
+        'input or config, 130 interrupted (journals are written, marked incomplete).\n' +
+        'node tools/recheck-journal.mjs <journal…> re-derives every verdict from a journal alone.\n\n' +
         '--against URL grades a gateway you run (LiteLLM, Portkey, your own): the chaos proxy serves the\n' +
         "simulated providers with each scenario's faults on 127.0.0.1 (OpenAI at <proxy>/v1, Anthropic\n" +
         "and Ollama at <proxy>); point the gateway's upstreams there (fix the port with --proxy-port) and\n" +

@@ -121,6 +121,16 @@ export function formatUsd(usd: number): string {
 }
 
 /** Parses an integer option, or throws a CliError naming the option. */
+/** A share from 0 to 1 (e.g. --stream-share 0.5). */
+export function shareOption(name: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1)
+      throw new CliError(`${name} must be a number from 0 to 1, got "${value}"`);
+    return n;
+  };
+}
+
 export function intOption(name: string, min = 0): (value: string) => number {
   return (value: string) => {
     const n = Number(value);

@@ -55,6 +55,7 @@ export const FAULT_IDS = [
   'stream_cut',
   'stream_error_event',
   'malformed_json',
+  'empty_body',
   'malformed_sse',
   'malformed_ndjson',
   'unsupported_parameter',
@@ -112,6 +113,8 @@ export interface FaultDefinition {
   /** Only meaningful when JSON mode was asked (OpenAI/Ollama); Anthropic has JSON by instruction. */
   requiresJsonMode?: boolean;
   params: Record<string, ParamSpec>;
+  /** Parameters of which at most one may be given (e.g. where a stream fault strikes). */
+  exclusiveParams?: readonly string[];
   action(ctx: FaultContext, params: FaultParams): FaultAction;
 }
 
@@ -303,6 +306,85 @@ function budgetEditor(maxChars: number, finish?: Partial<Record<Provider, string
     },
     ...(finish ? { finish } : {}),
   };
+}
+
+/** Where a stream fault strikes, given by one of these parameters (at most one). */
+const STRIKE_PARAMS = ['afterChunks', 'afterChars', 'afterTokens'] as const;
+const UNSET = -1;
+
+function strikeParams(chunksDefault: number, what: string): Record<string, ParamSpec> {
+  return {
+    afterChunks: {
+      type: 'number',
+      default: chunksDefault,
+      min: 0,
+      description: `Chunks (SSE events / NDJSON lines) delivered ${what}.`,
+    },
+    afterChars: {
+      type: 'number',
+      default: UNSET,
+      min: UNSET,
+      description: `Characters of answer text delivered ${what} (the chunk that reaches them is cut there); -1: not used.`,
+    },
+    afterTokens: {
+      type: 'number',
+      default: UNSET,
+      min: UNSET,
+      description: `Text deltas delivered ${what} (a provider sends about one token per delta); -1: not used.`,
+    },
+  };
+}
+
+/**
+ * The point where a stream fault strikes: after N frames, N characters of text, or N text deltas.
+ * Returns, per frame, undefined to pass it, or the frames to emit before striking (the frame that
+ * reaches N characters goes out cut to exactly N). A terminator is never let through.
+ */
+function strikePoint(
+  provider: Provider,
+  params: FaultParams,
+): (frame: string, index: number) => { before: string[] } | undefined {
+  const chars = num(params, 'afterChars');
+  const tokens = num(params, 'afterTokens');
+  const chunks = num(params, 'afterChunks');
+  if (chars !== UNSET) {
+    let seen = 0;
+    return (frame) => {
+      if (isTerminalFrame(provider, frame)) return { before: [] };
+      let reached = false;
+      const op = editFrame(
+        provider,
+        frame,
+        {
+          edit(text) {
+            const kept = text.slice(0, Math.max(0, chars - seen));
+            seen += kept.length;
+            reached = seen >= chars;
+            return kept;
+          },
+        },
+        undefined,
+      );
+      return reached ? { before: op?.emit ?? [frame] } : undefined;
+    };
+  }
+  if (tokens !== UNSET) {
+    let deltas = 0;
+    return (frame) => {
+      if (isTerminalFrame(provider, frame)) return { before: [] };
+      let text = false;
+      const spot = (t: string) => {
+        text = true;
+        return t;
+      };
+      editFrame(provider, frame, { edit: spot }, undefined);
+      if (!text) return undefined;
+      if (deltas >= tokens) return { before: [] };
+      deltas++;
+      return undefined;
+    };
+  }
+  return (frame, index) => (index >= chunks || isTerminalFrame(provider, frame) ? { before: [] } : undefined);
 }
 
 /** Half a JSON text: a body cut mid-value, which JSON.parse rejects. */
@@ -609,26 +691,22 @@ const definitions: FaultDefinition[] = [
     providers: ALL,
     stream: 'any',
     endpoints: 'generation',
-    params: {
-      afterChunks: {
-        type: 'number',
-        default: 1,
-        min: 0,
-        description: 'Stream chunks delivered before the stall.',
-      },
-    },
+    params: strikeParams(1, 'before the stall (streams)'),
+    exclusiveParams: STRIKE_PARAMS,
     action(ctx, params) {
-      const afterChunks = num(params, 'afterChunks');
       const provider = ctx.info.provider;
       if (ctx.info.stream) {
         return {
           kind: 'upstream',
-          transform: onStream(() => ({
-            frame: (frame, index) =>
-              index >= afterChunks || isTerminalFrame(provider, frame)
-                ? { emit: [], after: 'stall' }
-                : undefined,
-          })),
+          transform: onStream(() => {
+            const strike = strikePoint(provider, params);
+            return {
+              frame: (frame, index) => {
+                const at = strike(frame, index);
+                return at ? { emit: at.before, after: 'stall' } : undefined;
+              },
+            };
+          }),
         };
       }
       return {
@@ -690,37 +768,35 @@ const definitions: FaultDefinition[] = [
   {
     id: 'stream_cut',
     description:
-      'The stream ends after N chunks without its terminator ([DONE], message_stop, done:true): cleanly, or abruptly (body error / socket torn down).',
+      'The stream ends after N chunks, N characters or N text deltas, without its terminator ([DONE], message_stop, done:true): cleanly, or abruptly (body error / socket torn down).',
     category: 'stream',
     providers: ALL,
     stream: 'stream',
     endpoints: 'generation',
     params: {
-      afterChunks: {
-        type: 'number',
-        default: 3,
-        min: 0,
-        description: 'Chunks (SSE events / NDJSON lines) delivered.',
-      },
+      ...strikeParams(3, 'before the cut'),
       abrupt: {
         type: 'boolean',
         default: false,
         description: 'Error the body instead of ending it cleanly.',
       },
     },
+    exclusiveParams: STRIKE_PARAMS,
     action(ctx, params) {
-      const afterChunks = num(params, 'afterChunks');
       const after = bool(params, 'abrupt') ? 'error' : 'end';
       const provider = ctx.info.provider;
       return {
         kind: 'upstream',
-        transform: onStream(() => ({
-          frame(frame, index) {
-            // Never let the terminator through, even if the stream is shorter than N.
-            if (index >= afterChunks || isTerminalFrame(provider, frame)) return { emit: [], after };
-            return undefined;
-          },
-        })),
+        transform: onStream(() => {
+          // Never lets the terminator through, even if the stream is shorter than N.
+          const strike = strikePoint(provider, params);
+          return {
+            frame(frame, index) {
+              const at = strike(frame, index);
+              return at ? { emit: at.before, after } : undefined;
+            },
+          };
+        }),
       };
     },
   },
@@ -733,23 +809,20 @@ const definitions: FaultDefinition[] = [
     stream: 'stream',
     endpoints: 'generation',
     params: {
-      afterChunks: {
-        type: 'number',
-        default: 2,
-        min: 0,
-        description: 'Chunks delivered before the error event.',
-      },
+      ...strikeParams(2, 'before the error event'),
       errorType: { type: 'string', default: 'overloaded_error', description: 'Anthropic error type.' },
       message: { type: 'string', default: '', description: 'Message (default: provider-typical).' },
     },
+    exclusiveParams: STRIKE_PARAMS,
     action(ctx, params) {
-      const afterChunks = num(params, 'afterChunks');
       const provider = ctx.info.provider;
       const custom = str(params, 'message');
       let event: string;
       if (isResponsesApi(ctx.info)) {
         // Numbered as the event it takes the place of.
         const message = custom || 'The server had an error while processing your request. Sorry about that!';
+        // Responses API events are counted as chunks (afterChars/afterTokens read chat frames).
+        const afterChunks = num(params, 'afterChunks');
         return {
           kind: 'upstream',
           transform: onStream(() => ({
@@ -787,15 +860,37 @@ const definitions: FaultDefinition[] = [
       }
       return {
         kind: 'upstream',
-        transform: onStream(() => ({
-          frame(frame, index) {
-            if (index >= afterChunks || isTerminalFrame(provider, frame))
-              return { emit: [event], after: 'end' };
-            return undefined;
-          },
-        })),
+        transform: onStream(() => {
+          const strike = strikePoint(provider, params);
+          return {
+            frame(frame, index) {
+              const at = strike(frame, index);
+              return at ? { emit: [...at.before, event], after: 'end' } : undefined;
+            },
+          };
+        }),
       };
     },
+  },
+  {
+    id: 'empty_body',
+    description:
+      'A 200 with the usual headers and an empty body: no JSON at all, or a stream with no event in it.',
+    category: 'malformed',
+    providers: ALL,
+    stream: 'any',
+    endpoints: 'generation',
+    params: {},
+    action: () => ({
+      kind: 'upstream',
+      transform: (response) => {
+        if (!response.ok) return response;
+        response.body?.cancel().catch(() => {});
+        const headers = rewrittenHeaders(response);
+        headers.set('content-length', '0');
+        return new Response('', { status: response.status, headers });
+      },
+    }),
   },
   {
     id: 'malformed_json',
@@ -1064,6 +1159,9 @@ export function resolveParams(id: FaultId, given: Record<string, unknown> = {}):
     // hasOwn, not `in`: 'toString' or 'constructor' are in every object, through its prototype.
     if (!Object.hasOwn(definition.params, name)) throw new Error(`fault ${id}: unknown parameter '${name}'`);
   }
+  const exclusive = (definition.exclusiveParams ?? []).filter((name) => given[name] !== undefined);
+  if (exclusive.length > 1)
+    throw new Error(`fault ${id}: give one of '${exclusive.join("', '")}', not several`);
   for (const [name, spec] of Object.entries(definition.params)) {
     const value = given[name] ?? spec.default;
     if (typeof value !== spec.type)

@@ -29,6 +29,12 @@ export interface ChaosOptions {
   upstream: Upstream;
   /** Called for each injected fault (for traces and run journals). */
   onInject?: (event: InjectionEvent) => void;
+  /**
+   * Called with each injected fault's response once it exists (not for transport faults): status and
+   * headers as the client gets them (the scenario runner records the Retry-After it sent). The body
+   * must not be read.
+   */
+  onResponse?: (event: InjectionEvent, response: Response) => void;
 }
 
 /** The fault chosen for one request: run it with that request (it may call the upstream). */
@@ -60,6 +66,29 @@ export function transportFaultOf(response: Response): TransportFault | undefined
   return transportMarks.get(response);
 }
 
+/**
+ * A rule's own headers on the fault's response (`headers`, `retryAfter`): Retry-After in seconds or
+ * as an HTTP date on any status (a 503 or 529 too). Retry-After replaces a retry-after-ms header the
+ * fault sent, so the form the rule asked for is the one clients read. An HTTP date is computed on the
+ * clock and rounded up to the whole second (its resolution), so it never asks for less than the wait.
+ */
+function withRuleHeaders(response: Response, rule: FaultRule, now: number): Response {
+  if (!rule.headers && !rule.retryAfter) return response;
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(rule.headers ?? {})) headers.set(name, value);
+  if (rule.retryAfter) {
+    const { ms, format } = rule.retryAfter;
+    headers.delete('retry-after-ms');
+    headers.set(
+      'retry-after',
+      format === 'http-date'
+        ? new Date(Math.ceil((now + ms) / 1000) * 1000).toUTCString()
+        : String(Math.ceil(ms / 1000)),
+    );
+  }
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
 export function createChaos(options: ChaosOptions): Chaos {
   const { clock, seed, upstream } = options;
   const plan = createPlan({ clock, seed, rules: options.rules ?? [] });
@@ -76,7 +105,7 @@ export function createChaos(options: ChaosOptions): Chaos {
     const decision = plan.decide(info);
     const provider = info.provider;
     if (!decision || !provider) return undefined;
-    options.onInject?.({
+    const event: InjectionEvent = {
       at: clock.now(),
       ruleId: decision.ruleId,
       fault: decision.fault.id,
@@ -84,7 +113,13 @@ export function createChaos(options: ChaosOptions): Chaos {
       model: info.model,
       endpoint: info.endpoint,
       stream: info.stream,
-    });
+    };
+    options.onInject?.(event);
+    const answer = (response: Response): Response => {
+      const out = withRuleHeaders(response, decision.rule, clock.now());
+      options.onResponse?.({ ...event, at: clock.now() }, out);
+      return out;
+    };
     return async (request) => {
       const ctx: FaultContext = {
         info: { ...info, provider },
@@ -95,7 +130,7 @@ export function createChaos(options: ChaosOptions): Chaos {
       const action = decision.fault.action(ctx, decision.params);
       if (action.kind === 'respond') {
         if (action.delayMs) await clock.sleep(action.delayMs, request.signal);
-        return action.response;
+        return answer(action.response);
       }
       if (action.kind === 'transport') {
         // Headers never come: only the caller's abort (client timeout, socket closed) ends the wait.
@@ -106,7 +141,7 @@ export function createChaos(options: ChaosOptions): Chaos {
       }
       if (action.delayMs) await clock.sleep(action.delayMs, request.signal);
       const response = await upstream(request);
-      return action.transform ? action.transform(response, ctx) : response;
+      return answer(action.transform ? await action.transform(response, ctx) : response);
     };
   };
 

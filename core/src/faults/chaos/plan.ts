@@ -48,6 +48,11 @@ export interface Injection {
   ramp?: { fromMs: number; toMs: number; fromRate: number; toRate: number };
   /** Stop after this many injections (like Envoy's cap on active faults). */
   maxInjections?: number;
+  /**
+   * A repeating schedule inside the window: `downMs` of faults, then `upMs` without, again and again,
+   * from the window's start (or the plan's).
+   */
+  cycle?: { downMs: number; upMs: number };
 }
 
 export interface FaultRule {
@@ -59,6 +64,10 @@ export interface FaultRule {
   injection?: Injection;
   /** Polly-style switch (default true). */
   enabled?: boolean;
+  /** Headers set on the fault's response (not on transport faults). */
+  headers?: Record<string, string>;
+  /** Retry-After on the fault's response: `ms` ahead, as delta-seconds or as an HTTP date (on the plan's clock). */
+  retryAfter?: { ms: number; format: 'seconds' | 'http-date' };
 }
 
 export interface Decision {
@@ -177,13 +186,15 @@ export function rampRate(ramp: NonNullable<Injection['ramp']>, elapsedMs: number
 /** Whether a rule fires for its n-th matching request (1-based) with this draw at this time. */
 function fires(state: RuleState, n: number, draw: number, elapsedMs: number): boolean {
   const injection = state.rule.injection ?? {};
-  const { window, firstN, everyNth, burst, maxInjections, ramp } = injection;
+  const { window, firstN, everyNth, burst, maxInjections, ramp, cycle } = injection;
   if (
     window &&
     (elapsedMs < (window.fromMs ?? 0) || elapsedMs >= (window.toMs ?? Number.POSITIVE_INFINITY))
   ) {
     return false;
   }
+  if (cycle && (elapsedMs - (window?.fromMs ?? 0)) % (cycle.downMs + cycle.upMs) >= cycle.downMs)
+    return false;
   if (firstN !== undefined && n > firstN) return false;
   if (everyNth !== undefined && n % everyNth !== 0) return false;
   if (burst && (n - 1) % burst.every >= burst.size) return false;
@@ -374,7 +385,7 @@ export function validateRules(input: unknown): FaultRule[] {
   return input.map((raw, index) => {
     const where = `rules[${index}]`;
     if (!isRecord(raw)) fail(where, 'must be an object');
-    const known = ['id', 'fault', 'params', 'target', 'injection', 'enabled'];
+    const known = ['id', 'fault', 'params', 'target', 'injection', 'enabled', 'headers', 'retryAfter'];
     for (const key of Object.keys(raw)) if (!known.includes(key)) fail(where, `unknown field '${key}'`);
     if (!isFaultId(raw.fault)) fail(`${where}.fault`, `unknown fault '${String(raw.fault)}'`);
     if (raw.id !== undefined && typeof raw.id !== 'string') fail(`${where}.id`, 'must be a string');
@@ -399,6 +410,18 @@ export function validateRules(input: unknown): FaultRule[] {
         fail(`${where}.target.stream`, 'must be a boolean');
       checkMatch(`${where}.target.match`, target.match);
     }
+    if (raw.headers !== undefined) {
+      if (!isRecord(raw.headers) || Object.values(raw.headers).some((v) => typeof v !== 'string'))
+        fail(`${where}.headers`, 'must map header names to strings');
+      for (const name of Object.keys(raw.headers))
+        if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+          fail(`${where}.headers`, `'${name}' is not a header name`);
+    }
+    if (raw.retryAfter !== undefined) {
+      if (!isRecord(raw.retryAfter)) fail(`${where}.retryAfter`, 'must be an object { ms, format }');
+      checkNumber(`${where}.retryAfter.ms`, raw.retryAfter.ms ?? -1, 0);
+      checkStrings(`${where}.retryAfter.format`, raw.retryAfter.format ?? '', ['seconds', 'http-date']);
+    }
     const injection = raw.injection;
     if (injection !== undefined) {
       if (!isRecord(injection)) fail(`${where}.injection`, 'must be an object');
@@ -406,7 +429,12 @@ export function validateRules(input: unknown): FaultRule[] {
       checkNumber(`${where}.injection.firstN`, injection.firstN, 0);
       checkNumber(`${where}.injection.everyNth`, injection.everyNth, 1);
       checkNumber(`${where}.injection.maxInjections`, injection.maxInjections, 0);
-      const { burst, window, ramp } = injection;
+      const { burst, window, ramp, cycle } = injection;
+      if (cycle !== undefined) {
+        if (!isRecord(cycle)) fail(`${where}.injection.cycle`, 'must be an object');
+        checkNumber(`${where}.injection.cycle.downMs`, cycle.downMs ?? -1, 1);
+        checkNumber(`${where}.injection.cycle.upMs`, cycle.upMs ?? -1, 1);
+      }
       if (burst !== undefined) {
         if (!isRecord(burst)) fail(`${where}.injection.burst`, 'must be an object');
         checkNumber(`${where}.injection.burst.size`, burst.size ?? -1, 0);

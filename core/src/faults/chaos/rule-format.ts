@@ -11,25 +11,39 @@ import type { FaultRule, Injection } from './plan.ts';
 import { PROVIDERS } from './wire.ts';
 
 // ---------------------------------------------------------------------------------------------
-// Durations: numbers are milliseconds; strings carry a unit ('250ms', '1.5s', '10s', '2m', '1h').
+// Durations: numbers are milliseconds; strings carry units, alone or compound ('250ms', '1.5s', '2m30s', '1h15m').
+//
+// Hand-written: parse-duration (the common library) also reads years, months, weeks and µs, with
+// spaces and in any order, and answers `null` without saying why; a scenario's durations need four
+// units in one fixed order, and an error that shows the expected form.
 
-export const DURATION_PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+const PART = '(\\d+(?:\\.\\d+)?)';
+export const DURATION_PATTERN = new RegExp(
+  `^\\s*(?=\\d)(?:${PART}h)?(?:${PART}m(?!s))?(?:${PART}s)?(?:${PART}ms)?\\s*$`,
+);
+const PART_MS = [3_600_000, 60_000, 1_000, 1];
 
-/** Milliseconds in a duration ('250ms', '10s', '2m', '1h') or a number of ms; undefined if unreadable. */
+/** Milliseconds in a duration ('250ms', '10s', '2m30s', '1h') or a number of ms; undefined if unreadable. */
 export function parseDuration(value: number | string): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
   const match = DURATION_PATTERN.exec(value);
   if (!match) return undefined;
-  return Number(match[1]) * UNIT_MS[match[2]!]!;
+  return match
+    .slice(1)
+    .reduce((sum, part, i) => sum + (part === undefined ? 0 : Number(part) * PART_MS[i]!), 0);
 }
 
 export const durationSchema = z
   .union([
     z.number().nonnegative(),
-    z.string().regex(DURATION_PATTERN, { error: "expected a duration such as '250ms', '10s', '2m' or '1h'" }),
+    z
+      .string()
+      .regex(DURATION_PATTERN, { error: "expected a duration such as '250ms', '10s', '2m30s' or '1h'" }),
   ])
-  .meta({ description: "Milliseconds, or a string with a unit: '250ms', '10s', '2m', '1h'." })
+  .meta({
+    description:
+      "Milliseconds, or a string with units, alone or largest first: '250ms', '10s', '2m30s', '1h15m'.",
+  })
   .transform((value) => parseDuration(value)!);
 
 const share = z.number().min(0).max(1);
@@ -76,6 +90,26 @@ export const faultSchema = z
     ramp: z
       .strictObject({ from: durationSchema, to: durationSchema, fromRate: share, toRate: share })
       .optional(),
+    /** A repeating schedule from `from`: `down` with the fault, then `up` without, again and again (until `to`). */
+    repeat: z.strictObject({ down: durationSchema, up: durationSchema }).optional(),
+    /**
+     * A Retry-After header on the fault's response, whatever its status (429, 503, 529…): a duration
+     * (sent as delta-seconds), or `{ after, as: 'http-date' }` for an HTTP date that far ahead on the
+     * run's clock. It replaces the fault's own retry-after(-ms) headers.
+     */
+    retryAfter: z
+      .union([
+        durationSchema,
+        z.strictObject({ after: durationSchema, as: z.enum(['seconds', 'http-date']).default('seconds') }),
+      ])
+      .optional(),
+    /** Extra headers on the fault's response (not on transport faults). */
+    headers: z
+      .record(
+        z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'not an HTTP header name' }),
+        z.string(),
+      )
+      .optional(),
     enabled: z.boolean().default(true),
   })
   .superRefine((fault, ctx) => {
@@ -112,6 +146,25 @@ export const faultSchema = z
       ctx.addIssue({ code: 'custom', path: ['ramp', 'to'], message: '`ramp.to` must be after `ramp.from`' });
     if (fault.ramp && fault.rate !== undefined)
       ctx.addIssue({ code: 'custom', path: ['rate'], message: 'give either `rate` or `ramp`, not both' });
+    for (const part of ['down', 'up'] as const)
+      if (fault.repeat && !(fault.repeat[part] > 0))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['repeat', part],
+          message: `\`repeat.${part}\` must be longer than 0`,
+        });
+    if (fault.retryAfter !== undefined && FAULTS[fault.fault as FaultId]?.category === 'transport')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retryAfter'],
+        message: `fault ${fault.fault} sends no response to carry a Retry-After header`,
+      });
+    if (fault.headers !== undefined && FAULTS[fault.fault as FaultId]?.category === 'transport')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headers'],
+        message: `fault ${fault.fault} sends no response to carry headers`,
+      });
   });
 
 export type FaultSpec = z.output<typeof faultSchema>;
@@ -144,6 +197,8 @@ export function toFaultRule(fault: FaultSpec, index: number): FaultRule {
       toRate: fault.ramp.toRate,
     };
   }
+  if (fault.repeat) injection.cycle = { downMs: fault.repeat.down, upMs: fault.repeat.up };
+  const retryAfter = fault.retryAfter;
   return {
     id: faultRuleId(fault, index),
     fault: fault.fault,
@@ -151,6 +206,15 @@ export function toFaultRule(fault: FaultSpec, index: number): FaultRule {
     ...(fault.target ? { target: fault.target } : {}),
     injection,
     enabled: fault.enabled,
+    ...(fault.headers ? { headers: fault.headers } : {}),
+    ...(retryAfter !== undefined
+      ? {
+          retryAfter:
+            typeof retryAfter === 'number'
+              ? { ms: retryAfter, format: 'seconds' as const }
+              : { ms: retryAfter.after, format: retryAfter.as },
+        }
+      : {}),
   };
 }
 
@@ -179,6 +243,9 @@ export function fromFaultRule(rule: FaultRule, index: number): FaultSpec {
           },
         }
       : {}),
+    ...(injection.cycle ? { repeat: { down: injection.cycle.downMs, up: injection.cycle.upMs } } : {}),
+    ...(rule.retryAfter ? { retryAfter: { after: rule.retryAfter.ms, as: rule.retryAfter.format } } : {}),
+    ...(rule.headers ? { headers: rule.headers } : {}),
     enabled: rule.enabled ?? true,
   } as FaultSpec;
 }

@@ -282,6 +282,27 @@ function expectations(c: Case): { sdk: SdkExpect; router: RouterExpect } {
         sdk: { throws: { name: 'SyntaxError', status: null } },
         router: fail('malformed_response', { status: null }),
       };
+    case 'empty_body':
+      if (!stream)
+        // openai and anthropic read no body at all for content-length 0 (null, then a TypeError on it);
+        // ollama-js parses '' as JSON. Either way the router says malformed_response, not network.
+        return p === 'ollama'
+          ? {
+              sdk: { throws: { name: 'SyntaxError', status: null } },
+              router: fail('malformed_response', { status: null }),
+            }
+          : {
+              sdk: { throws: { name: 'TypeError', status: null } },
+              router: fail('malformed_response', { status: 200 }),
+            };
+      // A stream with no event at all: like a clean cut before the first chunk.
+      return {
+        sdk:
+          p === 'ollama'
+            ? { throws: { name: 'Error', message: /^Did not receive done or success response in stream\.$/ } }
+            : { ok: (r) => expect([r.text, r.finish]).toEqual(['', undefined]) },
+        router: fail('network', { status: 200 }),
+      };
     case 'malformed_sse':
       return {
         sdk: { throws: { name: 'SyntaxError', status: null } },
@@ -439,9 +460,9 @@ async function routerOutcome(c: Case, withFault: boolean) {
 }
 
 describe('every catalogue fault has rows', () => {
-  it('covers all 29 faults and every provider each applies to', () => {
+  it('covers all 30 faults and every provider each applies to', () => {
     expect(new Set(CASES.map((c) => c.fault)).size).toBe(FAULT_IDS.length);
-    expect(FAULT_IDS.length).toBe(29);
+    expect(FAULT_IDS.length).toBe(30);
     for (const fault of FAULT_IDS) {
       const providers = new Set(CASES.filter((c) => c.fault === fault).map((c) => c.provider));
       expect([...providers].sort(), fault).toEqual([...FAULTS[fault].providers].sort());
