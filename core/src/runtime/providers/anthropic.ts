@@ -1,10 +1,11 @@
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type {
   Message,
   MessageCreateParamsNonStreaming,
   MessageCreateParamsStreaming,
   RawMessageStreamEvent,
 } from '@anthropic-ai/sdk/resources/messages';
+import { loadAnthropic } from '../../lazy.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { SwitchyardError } from '../errors.ts';
 import type {
@@ -144,7 +145,9 @@ export class AnthropicAdapter implements ProviderAdapter {
     this.deployment = deployment;
     this.model = deployment.model;
     this.info = { provider: 'anthropic', deployment: deployment.id, secrets: [options.apiKey] };
-    this.client = new Anthropic({
+    // The SDK is loaded when the first deployment of this provider is built, not on import.
+    const { default: AnthropicSdk } = loadAnthropic();
+    this.client = new AnthropicSdk({
       apiKey: options.apiKey,
       baseURL: deployment.baseURL,
       maxRetries: 0,

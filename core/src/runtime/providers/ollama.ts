@@ -1,8 +1,5 @@
-import {
-  Ollama,
-  type ChatRequest as OllamaChatRequest,
-  type ChatResponse as OllamaChatResponse,
-} from 'ollama';
+import type { Ollama, ChatRequest as OllamaChatRequest, ChatResponse as OllamaChatResponse } from 'ollama';
+import { loadOllama } from '../../lazy.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { SwitchyardError } from '../errors.ts';
 import type {
@@ -87,7 +84,8 @@ export class OllamaAdapter implements ProviderAdapter {
     const headers: Record<string, string> = { ...deployment.headers };
     // Ollama's cloud and authenticating proxies take a bearer token; a local server ignores it.
     if (options.apiKey) headers.Authorization = `Bearer ${options.apiKey}`;
-    this.client = new Ollama({
+    // The SDK is loaded when the first deployment of this provider is built, not on import.
+    this.client = new (loadOllama().Ollama)({
       host: deployment.baseURL ?? DEFAULT_OLLAMA_HOST,
       fetch: createHookedFetch(options),
       headers,

@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -7,6 +7,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions';
+import { loadOpenAI } from '../../lazy.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { SwitchyardError } from '../errors.ts';
 import type {
@@ -104,7 +105,9 @@ export class OpenAIAdapter implements ProviderAdapter {
     const apiKey =
       options.apiKey ?? (deployment.provider === 'openai-compatible' ? 'no-key-required' : undefined);
     try {
-      this.client = new OpenAI({
+      // The SDK is loaded when the first deployment of this provider is built, not on import.
+      const { default: OpenAISdk } = loadOpenAI();
+      this.client = new OpenAISdk({
         apiKey,
         baseURL: deployment.baseURL,
         maxRetries: 0,
