@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type cliProgress from 'cli-progress';
 import type { Command } from 'commander';
@@ -39,6 +40,9 @@ export interface ScenarioResult {
 }
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+/** The worker next to this module: run-worker.ts in the repo, run-worker.js in the published package. */
+const WORKER_EXTENSION = extname(fileURLToPath(import.meta.url));
 
 /** Planned size of a run for the progress bar: simulated seconds when the load has a duration. */
 function planOf(scenario: Scenario): { total: number; unit: 's' | 'req' } {
@@ -210,7 +214,7 @@ async function runAll(
   try {
     const runs: Promise<void>[] = [];
     for (let i = 0; i < workerCount; i++) {
-      const worker = new Worker(new URL('./run-worker.ts', import.meta.url));
+      const worker = new Worker(new URL(`./run-worker${WORKER_EXTENSION}`, import.meta.url));
       workers.push(worker);
       runs.push(runOn(worker));
     }
