@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Packed-tarball smoke test: what a user gets from npm, tried in an empty project outside the repo.
+# Packs every publishable workspace (package.json without "private": true), installs the tarballs
+# into an empty project, then: `npx switchyard --version`, `init` + `run` (exit 0, reports written),
+# a plain .mjs consumer routing requests through the simulator via the router, faults, scenarios and
+# reports entry points, and a .ts consumer type-checked by tsc under moduleResolution nodenext.
+#
+#   bash scripts/smoke-packed.sh [--keep]     (--keep leaves the temporary folder for a look)
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+source scripts/use-node24.sh
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/switchyard-smoke.XXXXXX")"
+if [ "${1:-}" != "--keep" ]; then trap 'rm -rf "$work"' EXIT; fi
+step() { printf '\n▶ smoke: %s\n' "$*"; }
+fail() { printf '✗ smoke: %s\n' "$*" >&2; exit 1; }
+
+step "packing the publishable workspaces into $work/packs"
+mkdir -p "$work/packs"
+mapfile -t publishable < <(node -e '
+  const { readFileSync } = require("node:fs");
+  for (const ws of JSON.parse(readFileSync("package.json", "utf8")).workspaces) {
+    if (!JSON.parse(readFileSync(`${ws}/package.json`, "utf8")).private) console.log(ws);
+  }')
+[ "${#publishable[@]}" -gt 0 ] || fail "no publishable workspace"
+for ws in "${publishable[@]}"; do
+  npm pack --silent -w "$ws" --pack-destination "$work/packs" >/dev/null
+done
+ls -l "$work/packs"
+for tarball in "$work"/packs/*.tgz; do
+  if tar -tzf "$tarball" | grep -E '^package/(src|test)/|\.test\.|\.ts$' | grep -v '\.d\.ts$' | head -5 | grep -q .; then
+    fail "$(basename "$tarball") ships sources or tests: $(tar -tzf "$tarball" | grep -E '^package/(src|test)/|\.ts$' | grep -v '\.d\.ts$' | head -3 | tr '\n' ' ')"
+  fi
+done
+
+step "installing them into an empty project"
+project="$work/project"
+mkdir -p "$project"
+cd "$project"
+npm init -y >/dev/null
+npm install --no-audit --no-fund --loglevel=error "$work"/packs/*.tgz
+
+step "npx switchyard --version"
+version="$(npx --no-install switchyard --version)"
+[ "$version" = "$(node -p 'require("@switchyard/core/package.json").version')" ] || fail "--version printed '$version'"
+echo "$version"
+
+step "npx switchyard init && npx switchyard run"
+npx --no-install switchyard init
+npx --no-install switchyard run
+for report in reports/my-first-scenario.journal.json reports/my-first-scenario.junit.xml \
+  reports/my-first-scenario.md reports/my-first-scenario.html; do
+  [ -s "$report" ] || fail "run wrote no $report"
+done
+grep -q 'failures="0"' reports/my-first-scenario.junit.xml || fail "the JUnit report has failures"
+
+step "a plain .mjs consumer"
+cp "$repo/scripts/smoke/consumer.mjs" consumer.mjs
+node consumer.mjs
+
+step "a .ts consumer, tsc --noEmit under moduleResolution nodenext"
+# The TypeScript and Node types the repo itself builds with.
+ts_version="$(node -p "require('$repo/node_modules/typescript/package.json').version")"
+types_version="$(node -p "require('$repo/node_modules/@types/node/package.json').version")"
+npm install --no-audit --no-fund --loglevel=error --save-dev "typescript@$ts_version" "@types/node@$types_version"
+cp "$repo/scripts/smoke/consumer.ts" consumer.ts
+cat > tsconfig.json <<'JSON'
+{
+  "compilerOptions": {
+    "target": "es2022",
+    "module": "nodenext",
+    "moduleResolution": "nodenext",
+    "strict": true,
+    "skipLibCheck": false,
+    "noEmit": true,
+    "types": ["node"]
+  },
+  "files": ["consumer.ts"]
+}
+JSON
+npx --no-install tsc --noEmit -p tsconfig.json
+
+printf '\n✓ smoke: the packed packages install, run and type-check in an empty project\n'
