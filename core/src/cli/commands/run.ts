@@ -1,3 +1,4 @@
+import { appendFile, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +44,23 @@ const { version } = createRequire(import.meta.url)('../../../package.json') as {
 
 /** The worker next to this module: run-worker.ts in the repo, run-worker.js in the published package. */
 const WORKER_EXTENSION = extname(fileURLToPath(import.meta.url));
+
+/**
+ * In a GitHub Actions job, the run's Markdown summary is appended to the job's step summary
+ * (`$GITHUB_STEP_SUMMARY`, a file other steps append to as well), passed or failed. A summary that
+ * cannot be written is reported, and changes no verdict.
+ */
+async function appendStepSummary(markdownFile: string): Promise<void> {
+  const target = process.env.GITHUB_STEP_SUMMARY;
+  if (!target) return;
+  try {
+    await appendFile(target, `${(await readFile(markdownFile, 'utf8')).trimEnd()}\n\n`);
+  } catch (error) {
+    err(
+      paint('yellow', `cannot append to $GITHUB_STEP_SUMMARY: ${(error as Error).message}`, process.stderr),
+    );
+  }
+}
 
 /** Planned size of a run for the progress bar: simulated seconds when the load has a duration. */
 function planOf(scenario: Scenario): { total: number; unit: 's' | 'req' } {
@@ -553,6 +571,7 @@ export function registerRun(program: Command): void {
         } catch (error) {
           err(paint('red', `cannot write the summary: ${(error as Error).message}`, process.stderr));
         }
+        if (summary) await appendStepSummary(summary.markdown);
       }
       const verdicts = results.map(verdictOf);
       const overall = controller.signal.aborted
