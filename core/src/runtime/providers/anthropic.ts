@@ -186,10 +186,16 @@ export class AnthropicAdapter implements ProviderAdapter {
     return params;
   }
 
-  async complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult> {
+  // Not async: a suspended async function is one more frame held per call in flight.
+  complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult> {
     const attempt = new Attempt(context, this.info);
     const body = this.buildParams(request, context) as unknown as MessageCreateParamsNonStreaming;
-    const message: Message = await attempt.run(() => this.client.messages.create(body));
+    return attempt
+      .run((options) => this.client.messages.create(body, options))
+      .then((message: Message) => this.#result(message, attempt));
+  }
+
+  #result(message: Message, attempt: Attempt): ProviderResult {
     if (!message || !Array.isArray(message.content)) {
       throw new SwitchyardError('malformed_response', {
         message: 'anthropic: the message has no content array',
@@ -217,12 +223,12 @@ export class AnthropicAdapter implements ProviderAdapter {
   }
 
   async *stream(request: ChatRequest, context: AttemptContext): AsyncIterable<ProviderStreamEvent> {
-    const attempt = new Attempt(context, this.info);
+    const attempt = new Attempt(context, this.info, true);
     const body = {
       ...this.buildParams(request, context),
       stream: true,
     } as unknown as MessageCreateParamsStreaming;
-    const sdkStream = await attempt.run(() => this.client.messages.create(body));
+    const sdkStream = await attempt.run((options) => this.client.messages.create(body, options));
 
     const usage: AnthropicUsageLike = {};
     const merge = (next: AnthropicUsageLike | null | undefined): void => {

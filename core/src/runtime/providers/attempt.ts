@@ -1,6 +1,11 @@
 import { SwitchyardError } from '../errors.ts';
 import type { AttemptContext } from './adapter.ts';
-import { type AttemptState, newAttemptState, runInAttempt } from './http-hooks.ts';
+import {
+  type AttemptRequestOptions,
+  type AttemptState,
+  attemptRequestOptions,
+  newAttemptState,
+} from './http-hooks.ts';
 import { type NormalizeContext, normalizeError } from './normalize-error.ts';
 
 const ignore = (): void => {};
@@ -42,10 +47,10 @@ export class Attempt {
   readonly context: AttemptContext;
   readonly info: AttemptInfo;
 
-  constructor(context: AttemptContext, info: AttemptInfo) {
+  constructor(context: AttemptContext, info: AttemptInfo, stream = false) {
     this.context = context;
     this.info = info;
-    this.state = newAttemptState(context);
+    this.state = newAttemptState(context, stream);
   }
 
   get normalizeContext(): NormalizeContext {
@@ -77,15 +82,35 @@ export class Attempt {
     });
   }
 
-  async run<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs an SDK call, handing it the request options that carry this attempt to the fetch hook (openai,
+   * Anthropic; ollama's calls take none and run in the attempt's context instead: runInAttempt).
+   */
+  run<T>(call: (requestOptions: AttemptRequestOptions) => Promise<T>): Promise<T> {
+    // abortable() and a catch, fused into one promise and no async frame: this is held for as long as
+    // the call is in flight, so every object here counts (bench/benches/scale.ts).
+    const signal = this.context.signal;
+    if (signal.aborted) return Promise.reject(this.fail(signal.reason));
+    let promise: Promise<T>;
     try {
-      return await abortable(
-        runInAttempt(this.state, () => call()),
-        this.context.signal,
-      );
+      promise = call(attemptRequestOptions(this.state));
     } catch (error) {
-      throw this.fail(error);
+      return Promise.reject(this.fail(error));
     }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(this.fail(signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(this.fail(error));
+        },
+      );
+    });
   }
 
   /**

@@ -162,10 +162,16 @@ export class OpenAIAdapter implements ProviderAdapter {
     return params;
   }
 
-  async complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult> {
+  // Not async: a suspended async function is one more frame held per call in flight.
+  complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult> {
     const attempt = new Attempt(context, this.info);
     const body = this.buildParams(request, context) as unknown as ChatCompletionCreateParamsNonStreaming;
-    const completion = await attempt.run(() => this.client.chat.completions.create(body));
+    return attempt
+      .run((options) => this.client.chat.completions.create(body, options))
+      .then((completion) => this.#result(completion, attempt));
+  }
+
+  #result(completion: ChatCompletion & { _request_id?: string | null }, attempt: Attempt): ProviderResult {
     const choice = completion?.choices?.[0];
     if (!choice?.message) {
       throw new SwitchyardError('malformed_response', {
@@ -196,7 +202,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   }
 
   async *stream(request: ChatRequest, context: AttemptContext): AsyncIterable<ProviderStreamEvent> {
-    const attempt = new Attempt(context, this.info);
+    const attempt = new Attempt(context, this.info, true);
     const body = {
       ...this.buildParams(request, context),
       stream: true,
@@ -205,7 +211,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     for (const name of context.rewriteParams ?? []) {
       if (name === 'stream_options') delete (body as unknown as Record<string, unknown>).stream_options;
     }
-    const sdkStream = await attempt.run(() => this.client.chat.completions.create(body));
+    const sdkStream = await attempt.run((options) => this.client.chat.completions.create(body, options));
 
     const calls = new Map<number, ToolCall>();
     let finishReason: FinishReason | undefined;
