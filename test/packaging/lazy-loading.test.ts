@@ -9,7 +9,10 @@ import { describe, expect, it } from 'vitest';
  */
 const core = resolve(import.meta.dirname, '../../core/src/index.ts');
 
-function packagesLoadedBy(body: string): string[] {
+function packagesLoadedBy(
+  body: string,
+  preamble = `const core = await import(${JSON.stringify(core)});`,
+): string[] {
   const script = `
     import { registerHooks } from 'node:module';
     const loaded = new Set();
@@ -20,7 +23,7 @@ function packagesLoadedBy(body: string): string[] {
         return next(url, context);
       },
     });
-    const core = await import(${JSON.stringify(core)});
+    ${preamble}
     const deployment = (provider) => ({ id: provider, provider, model: 'm', apiKey: { env: 'KEY' } });
     const router = (...providers) => new core.Router({
       config: { deployments: providers.map(deployment), routes: [{ name: 'chat', deployments: providers }] },
@@ -58,6 +61,20 @@ describe('lazy loading of heavy dependencies', () => {
       `core.estimateInputTokens({ model: 'chat', messages: [{ role: 'user', content: 'Hello' }] });`,
     );
     expect(heavyIn(loaded)).toEqual(['gpt-tokenizer']);
+  });
+
+  it('switchyard --help loads none of them, nor zod or yaml (start-up time)', () => {
+    const cli = resolve(import.meta.dirname, '../../core/src/cli/main.ts');
+    const loaded = packagesLoadedBy(
+      `process.exitCode = 0;`,
+      `process.argv = [process.argv[0], ${JSON.stringify(cli)}, '--help'];
+       const write = process.stdout.write;
+       process.stdout.write = () => true;
+       await import(${JSON.stringify(cli)});
+       process.stdout.write = write;`,
+    );
+    expect(loaded).toContain('commander');
+    expect([...heavyIn(loaded), ...loaded.filter((name) => name === 'zod' || name === 'yaml')]).toEqual([]);
   });
 
   it('importing the faults entry point loads neither the text generator, the tokenizer nor MSW', () => {

@@ -6,7 +6,6 @@ import { Worker } from 'node:worker_threads';
 import type cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import type { JournalWriter, ReportFiles, SummaryFiles } from '../../reports/index.ts';
-import { loadRouterConfig } from '../../runtime/config/load.ts';
 import type { RouterConfig } from '../../runtime/config/schema.ts';
 import type { RunJournal, RunProgress, Scenario } from '../../scenarios/index.ts';
 import { displayPath } from '../shared/files.ts';
@@ -495,6 +494,7 @@ export function registerRun(program: Command): void {
         const routerFile = resolve(options.router);
         let router: RouterConfig;
         try {
+          const { loadRouterConfig } = await import('../../runtime/config/load.ts');
           router = await loadRouterConfig(options.router);
         } catch (error) {
           throw new CliError(

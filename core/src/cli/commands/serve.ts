@@ -1,14 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { z } from 'zod';
 import type { ChaosProxy } from '../../faults/index.ts';
 import { ConfigError } from '../../runtime/config/errors.ts';
-import { parseYamlWithSchema } from '../../runtime/config/load.ts';
 import { CliError, EXIT, err, intOption, issuesOf, out, paint } from '../shared/output.ts';
 
 /** A serve config: the same fault entries as a scenario's `faults:`, windows relative to start-up. */
 async function serveConfigSchema() {
-  const { faultSchema } = await import('../../scenarios/index.ts');
+  const [{ faultSchema }, { z }] = await Promise.all([import('../../scenarios/index.ts'), import('zod')]);
   return z.strictObject({
     $schema: z.string().optional(),
     seed: z.number().int().optional(),
@@ -41,6 +39,7 @@ async function readServeConfig(file: string): Promise<ServeConfig> {
     throw new CliError(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
   }
   try {
+    const { parseYamlWithSchema } = await import('../../runtime/config/load.ts');
     return parseYamlWithSchema(text, file, await serveConfigSchema());
   } catch (error) {
     if (error instanceof ConfigError)

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import type { ConfigIssue } from '../../runtime/config/errors.ts';
-import { loadRouterConfig } from '../../runtime/config/load.ts';
 import type { Scenario } from '../../scenarios/index.ts';
 import { collectFiles, displayPath, type FoundFile } from '../shared/files.ts';
 import { CliError, EXIT, err, issuesOf, out, paint, printIssues } from '../shared/output.ts';
@@ -15,6 +14,7 @@ export interface Checked {
 
 /** Loads every scenario (and its router config) and every router config among `paths`. */
 export async function checkFiles(paths: readonly string[]): Promise<Checked[]> {
+  const { loadRouterConfig } = await import('../../runtime/config/load.ts');
   const files = await collectFiles(paths);
   // Loaded on use: the scenarios entry pulls in the runner and the SDKs, which --help does not need.
   const { loadScenario } = await import('../../scenarios/index.ts');

@@ -1,6 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { CliError } from './output.ts';
 
 const YAML_EXTENSIONS = new Set(['.yaml', '.yml']);
@@ -20,6 +19,7 @@ export interface FoundFile {
  */
 export async function kindOf(path: string): Promise<'scenario' | 'router'> {
   try {
+    const { parse: parseYaml } = await import('yaml');
     const data: unknown = parseYaml(await readFile(path, 'utf8'));
     if (data && typeof data === 'object' && !Array.isArray(data)) {
       const keys = Object.keys(data);
