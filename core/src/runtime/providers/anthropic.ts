@@ -190,9 +190,10 @@ export class AnthropicAdapter implements ProviderAdapter {
   complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult> {
     const attempt = new Attempt(context, this.info);
     const body = this.buildParams(request, context) as unknown as MessageCreateParamsNonStreaming;
-    return attempt
-      .run((options) => this.client.messages.create(body, options))
-      .then((message: Message) => this.#result(message, attempt));
+    return attempt.run(
+      (options) => this.client.messages.create(body, options),
+      (message: Message) => this.#result(message, attempt),
+    );
   }
 
   #result(message: Message, attempt: Attempt): ProviderResult {

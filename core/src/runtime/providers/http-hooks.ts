@@ -32,10 +32,6 @@ export function attemptRequestOptions(state: AttemptState): AttemptRequestOption
   return { fetchOptions: { [ATTEMPT_KEY]: state } };
 }
 
-export function newAttemptState(context: AttemptContext, stream: boolean): AttemptState {
-  return { context, stream, headersReported: false };
-}
-
 /** Runs `fn` (an SDK call that takes no fetch options: ollama) so that the fetch wrapper can find `state`. */
 export function runInAttempt<T>(state: AttemptState, fn: () => T): T {
   return storage.run(state, fn);

@@ -161,9 +161,10 @@ export class OllamaAdapter implements ProviderAdapter {
     const body = { ...this.buildParams(request, context), stream: false } as OllamaChatRequest & {
       stream: false;
     };
-    return attempt
-      .run(() => runInAttempt(attempt.state, () => this.client.chat(body)))
-      .then((response) => this.#result(response, attempt));
+    return attempt.run(
+      () => runInAttempt(attempt.state, () => this.client.chat(body)),
+      (response) => this.#result(response, attempt),
+    );
   }
 
   #result(response: OllamaChatResponse, attempt: Attempt): ProviderResult {

@@ -166,9 +166,10 @@ export class OpenAIAdapter implements ProviderAdapter {
   complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult> {
     const attempt = new Attempt(context, this.info);
     const body = this.buildParams(request, context) as unknown as ChatCompletionCreateParamsNonStreaming;
-    return attempt
-      .run((options) => this.client.chat.completions.create(body, options))
-      .then((completion) => this.#result(completion, attempt));
+    return attempt.run(
+      (options) => this.client.chat.completions.create(body, options),
+      (completion) => this.#result(completion, attempt),
+    );
   }
 
   #result(completion: ChatCompletion & { _request_id?: string | null }, attempt: Attempt): ProviderResult {
