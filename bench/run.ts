@@ -40,7 +40,25 @@ const BENCHES: Record<string, { file: string; timeoutMs: number; targets: Target
   scale: {
     file: 'benches/scale.ts',
     timeoutMs: 300_000,
-    targets: [{ label: '≤ 200 MB RSS at 10k in flight', metric: 'peak_rss_mb', ok: (v) => v <= 200 }],
+    targets: [
+      { label: '≤ 200 MB RSS at 10k in flight', metric: 'peak_rss_mb', ok: (v) => v <= 200 },
+      {
+        label: 'heap per in-flight request ≤ 1.5× a bare SDK call',
+        metric: 'heap_per_request_ratio',
+        ok: (v) => v <= 1.5,
+      },
+    ],
+  },
+  startup: {
+    file: 'benches/startup.ts',
+    timeoutMs: 300_000,
+    targets: [
+      {
+        label: 'idle RSS ≤ 100 MB (router + one OpenAI deployment)',
+        metric: 'idle_rss_mb',
+        ok: (v) => v <= 100,
+      },
+    ],
   },
   fanout: { file: 'benches/fanout.ts', timeoutMs: 300_000, targets: [] },
 };
@@ -58,7 +76,8 @@ const built = spawnSync('npm', ['run', 'build', '--silent', '-w', 'core'], {
   cwd: new URL('..', import.meta.url).pathname,
   stdio: 'inherit',
 });
-if (built.status !== 0) throw new Error(`building @switchyard/core failed (exit ${built.status ?? built.signal})`);
+if (built.status !== 0)
+  throw new Error(`building @switchyard/core failed (exit ${built.status ?? built.signal})`);
 
 const outDir = new URL('../reports/bench/', import.meta.url).pathname;
 mkdirSync(outDir, { recursive: true });
