@@ -39,7 +39,8 @@ project="$work/project"
 mkdir -p "$project"
 cd "$project"
 npm init -y >/dev/null
-npm install --no-audit --no-fund --loglevel=error "$work"/packs/*.tgz
+# As the README's Install section says: the tarball as a dev dependency.
+npm install --save-dev --no-audit --no-fund --loglevel=error "$work"/packs/*.tgz
 
 step "npx switchyard --version"
 version="$(npx --no-install switchyard --version)"
