@@ -15,9 +15,23 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
-export const loadOpenAI = (): typeof import('openai') => require('openai/index.mjs');
+let openai: typeof import('openai') | undefined;
+let anthropic: typeof import('@anthropic-ai/sdk') | undefined;
 
-export const loadAnthropic = (): typeof import('@anthropic-ai/sdk') => require('@anthropic-ai/sdk/index.mjs');
+export const loadOpenAI = (): typeof import('openai') => {
+  openai ??= require('openai/index.mjs') as typeof import('openai');
+  return openai;
+};
+
+export const loadAnthropic = (): typeof import('@anthropic-ai/sdk') => {
+  anthropic ??= require('@anthropic-ai/sdk/index.mjs') as typeof import('@anthropic-ai/sdk');
+  return anthropic;
+};
+
+/** The SDKs with error classes that have been loaded so far: their errors can be told by `instanceof`. */
+export function loadedSdks(): Array<typeof import('openai') | typeof import('@anthropic-ai/sdk')> {
+  return [openai, anthropic].filter((sdk) => sdk !== undefined);
+}
 
 export const loadOllama = (): typeof import('ollama') => require('ollama/dist/index.mjs');
 

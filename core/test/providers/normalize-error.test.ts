@@ -240,3 +240,60 @@ describe('normalizeError recognises SDK errors by shape, not class identity', ()
     expect(normalizeError(error, ctx).kind).toBe('server_error');
   });
 });
+
+describe('normalizeError in a minified bundle, where class names are mangled', () => {
+  /** Every error class both SDKs export, renamed as a minifier would, for the duration of `run`. */
+  function withMangledNames(run: () => void): void {
+    const classes = ([...Object.values(OpenAISdk), ...Object.values(AnthropicSdk)] as unknown[]).filter(
+      (value): value is new (...args: never[]) => Error =>
+        typeof value === 'function' && value.prototype instanceof Error,
+    );
+    const names = classes.map((c) => c.name);
+    try {
+      classes.forEach((c, i) => {
+        Object.defineProperty(c, 'name', { value: `e${i}`, configurable: true });
+      });
+      run();
+    } finally {
+      classes.forEach((c, i) => {
+        Object.defineProperty(c, 'name', { value: names[i], configurable: true });
+      });
+    }
+  }
+
+  it("recognises the errors of the SDKs it loaded by instanceof (openai's and Anthropic's)", () => {
+    // Building a deployment of each provider loads its SDK (core/src/lazy.ts).
+    createAdapter(deployment({ provider: 'openai', model: 'gpt-4.1' }), { apiKey: FAKE_KEY });
+    createAdapter(deployment({ provider: 'anthropic', model: 'claude-sonnet-4-6' }), { apiKey: FAKE_KEY });
+    withMangledNames(() => {
+      expect(OpenAISdk.RateLimitError.name).not.toBe('RateLimitError');
+      const limited = OpenAISdk.APIError.generate(
+        429,
+        { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' },
+        'Rate limit reached',
+        new Headers({ 'retry-after': '2' }),
+      );
+      expect(normalizeError(limited, { ...ctx, nowMs: 0 })).toMatchObject({
+        kind: 'rate_limited',
+        retryAfterMs: 2000,
+      });
+      expect(normalizeError(new OpenAISdk.APIConnectionTimeoutError(), ctx)).toMatchObject({
+        kind: 'timeout',
+        timeoutPhase: 'headers',
+      });
+      const overloaded = AnthropicSdk.APIError.generate(
+        529,
+        { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } },
+        'Overloaded',
+        new Headers(),
+      );
+      expect(normalizeError(overloaded, { provider: 'anthropic' })).toMatchObject({
+        kind: 'overloaded',
+        code: 'overloaded_error',
+      });
+      expect(normalizeError(new AnthropicSdk.APIUserAbortError(), { provider: 'anthropic' }).kind).toBe(
+        'cancelled',
+      );
+    });
+  });
+});

@@ -1,3 +1,4 @@
+import { loadedSdks } from '../../lazy.ts';
 import { type ErrorKind, isSwitchyardError, SwitchyardError, type TimeoutPhase } from '../errors.ts';
 import { parseRetryAfterMs, parseRetryHintFromMessage } from './retry-after.ts';
 
@@ -81,14 +82,16 @@ interface SdkApiError extends Error {
 type SdkErrorClass = 'APIError' | 'APIConnectionError' | 'APIConnectionTimeoutError' | 'APIUserAbortError';
 
 /**
- * An SDK error of that class (or a subclass), recognised by the class names on its prototype chain and
- * its fields rather than by `instanceof`: the SDKs are loaded only when a deployment needs them
- * (lazy.ts), so normalising an error must not load them, and an error from a second copy of an SDK is
- * still recognised. Both SDKs name these classes alike; `openai`'s carry `param`, Anthropic's do not.
+ * An SDK error of that class (or a subclass). The SDKs are loaded only when a deployment needs them
+ * (lazy.ts), so normalising an error must not load them: `instanceof` is checked against the SDKs
+ * loaded so far (which holds in a minified bundle too), then the class names on the prototype chain,
+ * which also recognise an error from a second, unminified copy of an SDK. Both SDKs name these classes
+ * alike; `openai`'s errors carry `param`, Anthropic's do not.
  */
 function isSdkError(error: unknown, cls: SdkErrorClass): error is SdkApiError {
   if (!(error instanceof Error) || !('status' in error && 'headers' in error && 'error' in error))
     return false;
+  for (const sdk of loadedSdks()) if (error instanceof sdk[cls]) return true;
   for (
     let proto = Object.getPrototypeOf(error);
     proto && proto !== Error.prototype;
