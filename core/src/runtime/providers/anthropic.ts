@@ -252,6 +252,9 @@ export class AnthropicAdapter implements ProviderAdapter {
     let stopped = false;
 
     for await (const event of attempt.iterate<RawMessageStreamEvent>(sdkStream)) {
+      // The SDK yields whatever JSON a `data:` line held: `data: null` is skipped like an unknown event,
+      // not a crash on `event.type` (found by core/test/hardening/properties.test.ts).
+      if (typeof event !== 'object' || event === null) continue;
       switch (event.type) {
         case 'message_start':
           id = event.message.id;
