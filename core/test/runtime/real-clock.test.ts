@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RealClock } from '../../src/runtime/clock.ts';
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -47,16 +47,31 @@ describe('RealClock timers (one Node timeout over a heap)', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it('a timer set from a firing callback fires on a later turn', async () => {
-    const clock = new RealClock();
-    const fired: string[] = [];
-    clock.setTimer(5, () => {
-      fired.push('first');
-      clock.setTimer(0, () => fired.push('nested'));
-    });
-    clock.setTimer(5, () => fired.push('second'));
-    await wait(40);
-    expect(fired).toEqual(['first', 'second', 'nested']);
+  it('a timer set from a firing callback fires on a later turn', () => {
+    // Node's own timers and Date.now() under vitest's fake clock: both 5 ms timers are due on the same
+    // millisecond (with real time a loaded machine could set them a millisecond apart, and then 'first'
+    // fired alone and 'nested' rightly ran before 'second'). The nested 0 ms timer is due on that same
+    // millisecond too, and must still wait for a later turn rather than join the batch being fired.
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    try {
+      const clock = new RealClock();
+      const fired: string[] = [];
+      clock.setTimer(5, () => {
+        fired.push('first');
+        clock.setTimer(0, () => fired.push('nested'));
+      });
+      clock.setTimer(5, () => fired.push('second'));
+      vi.advanceTimersByTime(4);
+      expect(fired).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(fired).toEqual(['first', 'second']);
+      expect(clock.pendingTimers).toBe(1);
+      vi.runOnlyPendingTimers();
+      expect(fired).toEqual(['first', 'second', 'nested']);
+      expect(clock.pendingTimers).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a cancelled deadline does not keep the process alive, a pending sleep does, a throwing timer stops no other', () => {

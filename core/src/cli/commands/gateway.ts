@@ -3,11 +3,11 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../runtime/config/errors.ts';
 import { CliError, EXIT, err, intOption, paint } from '../shared/output.ts';
 
-/** The router config the scenario library runs against: the gateway serves it when given no --config. */
-export const DEFAULT_GATEWAY_CONFIG = resolve(
-  import.meta.dirname,
-  '../../../../scenarios/router.default.yaml',
-);
+/**
+ * The router config the gateway serves when given no --config. It ships in the package's data/
+ * folder, the same three folders up from src/cli/commands (in the repo) and dist/cli/commands.
+ */
+export const DEFAULT_GATEWAY_CONFIG = resolve(import.meta.dirname, '../../../data/gateway.default.yaml');
 
 interface GatewayCommandOptions {
   config?: string;
@@ -40,7 +40,7 @@ export function registerGateway(program: Command): void {
       'after',
       [
         '',
-        'Without --config: scenarios/router.default.yaml against the built-in simulator (no keys needed).',
+        'Without --config: the shipped default router config against the built-in simulator (no keys needed).',
         'Request logs: one JSON line per request on stdout. Traces: set OTEL_EXPORTER_OTLP_ENDPOINT (and',
         'the other OTEL_* variables). SIGTERM drains in-flight requests up to gateway.drainMs, then exits.',
       ].join('\n'),
