@@ -16,13 +16,13 @@ import {
 import {
   BudgetLedger,
   costUsd,
-  type ReserveResult,
   DEFAULT_OUTPUT_ALLOWANCE,
   estimatedUsage,
   estimateInputTokens,
   OutputAllowance,
   priceFor,
   type Reservation,
+  type ReserveResult,
   usageProblem,
 } from './cost/index.ts';
 import { isSwitchyardError, SwitchyardError } from './errors.ts';
