@@ -121,7 +121,8 @@ interface Overrun {
   limit: number;
 }
 
-export type ReserveResult = { stop: false; over: [] } | { stop: true; over: Overrun[] };
+/** `unavailable`: the shared store could not be reached and budgets fail closed (state/redis.ts). */
+export type ReserveResult = { stop: false; over: [] } | { stop: true; over: Overrun[]; unavailable?: true };
 
 /**
  * Brings a tenant's ledger to the current instant, in place (the store hands each operation a value
@@ -296,6 +297,11 @@ export class BudgetLedger {
     const who = tenant ?? DEFAULT_TENANT;
     const id = crypto.randomUUID();
     if (!op || !result) return { id, tenant: who, estimateUsd, budgets: [], heldIn: 0 };
+    if (result.stop && result.unavailable) {
+      throw new SwitchyardError('budget_exceeded', {
+        message: `budget state for tenant "${who}" is unavailable (the state store cannot be reached; budgets fail closed)`,
+      });
+    }
     if (result.stop) {
       const units = op.args.units;
       const budgets = this.#applicable(who);

@@ -1,0 +1,31 @@
+import { execFileSync } from 'node:child_process';
+import { connectRedisStore, type RedisStore, type RedisStoreOptions } from '../../src/runtime/state/redis.ts';
+import { type LocalRedis, startLocalRedis } from '../../src/runtime/state/redis-server.ts';
+
+/**
+ * Tests against a real redis-server (Debian's `redis-server`; .ci/run installs it). Without the
+ * binary these tests are skipped, unless SWITCHYARD_REQUIRE_REDIS=1 (as in CI), where that fails.
+ */
+function redisBinary(): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const REDIS_BINARY = redisBinary();
+export const REDIS_REQUIRED = process.env.SWITCHYARD_REQUIRE_REDIS === '1';
+/** Run the Redis tests: the binary is there, or CI requires it (and the start then fails loudly). */
+export const WITH_REDIS = REDIS_BINARY !== undefined || REDIS_REQUIRED;
+
+export { type LocalRedis, startLocalRedis };
+
+let prefixes = 0;
+/** A store on its own key prefix, so tests sharing one server never see each other's state. */
+export function storeOn(
+  server: LocalRedis,
+  options: Omit<RedisStoreOptions, 'url' | 'prefix'>,
+): Promise<RedisStore> {
+  return connectRedisStore({ ...options, url: server.url, prefix: `test:${process.pid}:${++prefixes}:` });
+}
