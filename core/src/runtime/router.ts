@@ -373,17 +373,20 @@ export class Router {
       const charge = this.#charge(run, deployment, usage, answerText(text, toolCalls), stream.outputLimit);
       this.#settleAttempt(record, 'success', charge);
       this.#delivered(run, record, text, delivered);
-      await this.#closeReservation(run, record, stream.reservation, charge);
-      await this.breakers.record(
-        deployment.id,
-        'success',
-        record.probe ?? false,
-        record.endedAt - record.startedAt,
-      );
-      await this.latency.record(deployment.id, {
-        latencyMs: record.endedAt - record.startedAt,
-        ...(record.ttftMs !== undefined ? { ttftMs: record.ttftMs } : {}),
-      });
+      // Issued together: one round trip to a shared store (the settle).
+      await Promise.all([
+        this.#closeReservation(run, record, stream.reservation, charge),
+        this.breakers.record(
+          deployment.id,
+          'success',
+          record.probe ?? false,
+          record.endedAt - record.startedAt,
+        ),
+        this.latency.record(deployment.id, {
+          latencyMs: record.endedAt - record.startedAt,
+          ...(record.ttftMs !== undefined ? { ttftMs: record.ttftMs } : {}),
+        }),
+      ]);
       if (stream.reservation) await this.#outputAllowance.record(deployment.id, charge.usage.outputTokens);
       run.trace.outcome = 'success';
       run.trace.finalDeployment = deployment.id;
@@ -454,11 +457,13 @@ export class Router {
     run.trace.wastedUsd += charge.cost;
     run.trace.partialTextChars = text.length;
     const probe = record.probe ?? false;
-    if (failure.kind !== 'cancelled' && this.breakers.countsAsFailure(failure))
-      await this.breakers.record(deployment.id, 'failure', probe);
-    else await this.breakers.release(deployment.id, probe);
-    await this.#coolDown(run, deployment, failure);
-    await this.#closeReservation(run, record, stream.reservation, charge);
+    await Promise.all([
+      failure.kind !== 'cancelled' && this.breakers.countsAsFailure(failure)
+        ? this.breakers.record(deployment.id, 'failure', probe)
+        : this.breakers.release(deployment.id, probe),
+      this.#coolDown(run, deployment, failure),
+      this.#closeReservation(run, record, stream.reservation, charge),
+    ]);
   }
 
   /** The text a stream delivered, on its attempt and on the request (length and hash). */
@@ -962,8 +967,10 @@ export class Router {
       if (filtered) {
         this.#settleAttempt(record, 'error', charge, filtered);
         run.trace.wastedUsd += charge.cost;
-        await this.breakers.release(deployment.id, params.probe);
-        await this.#closeReservation(run, record, params.reservation, charge);
+        await Promise.all([
+          this.breakers.release(deployment.id, params.probe),
+          this.#closeReservation(run, record, params.reservation, charge),
+        ]);
         return { ok: false, error: filtered, record };
       }
       const wrong = this.#wrongAnswer(run, deployment, result);
@@ -971,16 +978,21 @@ export class Router {
         // Billed, but useless: a failure of the deployment, and its cost is waste.
         this.#settleAttempt(record, 'error', charge, wrong);
         run.trace.wastedUsd += charge.cost;
-        await this.breakers.record(deployment.id, 'failure', params.probe);
-        await this.#closeReservation(run, record, params.reservation, charge);
+        await Promise.all([
+          this.breakers.record(deployment.id, 'failure', params.probe),
+          this.#closeReservation(run, record, params.reservation, charge),
+        ]);
         return { ok: false, error: wrong, record };
       }
       this.#settleAttempt(record, 'success', charge);
       const took = record.endedAt - record.startedAt;
-      await this.#closeReservation(run, record, params.reservation, charge);
-      await this.breakers.record(deployment.id, 'success', params.probe, took);
-      // Non-streamed calls say nothing about time to first token: record latency only.
-      await this.latency.record(deployment.id, { latencyMs: took });
+      // Issued together: one round trip to a shared store (the settle). Non-streamed calls say
+      // nothing about time to first token: latency only.
+      await Promise.all([
+        this.#closeReservation(run, record, params.reservation, charge),
+        this.breakers.record(deployment.id, 'success', params.probe, took),
+        this.latency.record(deployment.id, { latencyMs: took }),
+      ]);
       if (params.reservation) await this.#outputAllowance.record(deployment.id, charge.usage.outputTokens);
       return { ok: true, value: { ...result, usage: charge.usage }, record };
     } catch (thrown) {
@@ -1103,14 +1115,19 @@ export class Router {
   ): Promise<AttemptFailure> {
     const aborted = error.kind === 'cancelled';
     this.#settleAttempt(record, aborted ? 'aborted' : 'error', charge, error);
+    let verdict: Promise<void>;
     if (aborted && error.message === HEDGE_LOST_SLOW) {
       record.slow = true;
-      await this.breakers.record(record.deployment, 'slow', params.probe);
+      verdict = this.breakers.record(record.deployment, 'slow', params.probe);
     } else if (!aborted && this.breakers.countsAsFailure(error))
-      await this.breakers.record(record.deployment, 'failure', params.probe);
-    else await this.breakers.release(record.deployment, params.probe);
-    await this.#coolDown(run, this.#deployments.get(record.deployment)!, error);
-    await this.#closeReservation(run, record, params.reservation, charge);
+      verdict = this.breakers.record(record.deployment, 'failure', params.probe);
+    else verdict = this.breakers.release(record.deployment, params.probe);
+    // Issued together: one round trip to a shared store.
+    await Promise.all([
+      verdict,
+      this.#coolDown(run, this.#deployments.get(record.deployment)!, error),
+      this.#closeReservation(run, record, params.reservation, charge),
+    ]);
     return { ok: false, error, record };
   }
 
@@ -1425,15 +1442,19 @@ export class Router {
         });
         this.#settleAttempt(record, 'error', charge, wrong);
         run.trace.wastedUsd += charge.cost;
-        await this.breakers.record(deployment.id, 'failure', params.probe);
-        await this.#closeReservation(run, record, params.reservation, charge);
+        await Promise.all([
+          this.breakers.record(deployment.id, 'failure', params.probe),
+          this.#closeReservation(run, record, params.reservation, charge),
+        ]);
         return { ok: false, error: wrong, record };
       }
       this.#settleAttempt(record, 'success', charge);
       const took = record.endedAt - record.startedAt;
-      await this.#closeReservation(run, record, params.reservation, charge);
-      await this.breakers.record(deployment.id, 'success', params.probe, took);
-      await this.latency.record(deployment.id, { latencyMs: took });
+      await Promise.all([
+        this.#closeReservation(run, record, params.reservation, charge),
+        this.breakers.record(deployment.id, 'success', params.probe, took),
+        this.latency.record(deployment.id, { latencyMs: took }),
+      ]);
       return { ok: true, value: { ...result, usage: charge.usage }, record };
     } catch (thrown) {
       const error = this.#asError(thrown, deployment, deadline.signal);

@@ -23,9 +23,10 @@ export { type LocalRedis, startLocalRedis };
 
 let prefixes = 0;
 /** A store on its own key prefix, so tests sharing one server never see each other's state. */
-export function storeOn(
-  server: LocalRedis,
-  options: Omit<RedisStoreOptions, 'url' | 'prefix'>,
-): Promise<RedisStore> {
-  return connectRedisStore({ ...options, url: server.url, prefix: `test:${process.pid}:${++prefixes}:` });
+export function storeOn(server: LocalRedis, options: Omit<RedisStoreOptions, 'url'>): Promise<RedisStore> {
+  return connectRedisStore({ prefix: newPrefix(), ...options, url: server.url });
+}
+
+export function newPrefix(): string {
+  return `test:${process.pid}:${++prefixes}:`;
 }

@@ -3,8 +3,9 @@
 -- policies/breaker.ts, policies/cooldown.ts, policies/latency.ts, cost/budget.ts,
 -- routing/shared.ts); core/test/runtime/state-contract.test.ts holds both to the same results.
 --
--- KEYS[i]: the key of operation i. ARGV[1]: JSON list of [name, args] pairs. Answers the JSON list
--- of the results of the operations that ran: a result with stop = true ends the sequence (the gate).
+-- Operations come in sequences (see the batch at the end): a result with stop = true ends its
+-- sequence (the gate: cooldown, breaker, budget). Each sequence answers the results of the
+-- operations that ran.
 -- Time is never Redis's: every operation gets the router's clock in its args (`now`). Records are
 -- JSON; an empty list comes back as {} (cjson has one empty table), which the callers accept.
 
@@ -306,15 +307,26 @@ ops['set.read'] = function(key)
   return load(key) or {}
 end
 
--- The sequence -------------------------------------------------------------------------------------
+-- The batch -------------------------------------------------------------------------------------
+-- ARGV[1] holds the sequences made in one turn of the caller's event loop (one round trip for all):
+-- a list of sequences, each a list of [name, args]; KEYS follow in the same order, flattened.
 
-local list = cjson.decode(ARGV[1])
-local results = {}
-for i, entry in ipairs(list) do
-  local op = ops[entry[1]]
-  if not op then return redis.error_reply('switchyard: unknown state operation ' .. tostring(entry[1])) end
-  local result = op(KEYS[i], entry[2])
-  results[i] = result
-  if type(result) == 'table' and result.stop == true then break end
+local batch = cjson.decode(ARGV[1])
+local answers = {}
+local k = 0
+for s, sequence in ipairs(batch) do
+  local results = {}
+  local stopped = false
+  for i, entry in ipairs(sequence) do
+    k = k + 1
+    if not stopped then
+      local op = ops[entry[1]]
+      if not op then return redis.error_reply('switchyard: unknown state operation ' .. tostring(entry[1])) end
+      local result = op(KEYS[k], entry[2])
+      results[i] = result
+      if type(result) == 'table' and result.stop == true then stopped = true end
+    end
+  end
+  answers[s] = results
 end
-return cjson.encode(results)
+return cjson.encode(answers)

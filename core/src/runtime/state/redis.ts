@@ -131,6 +131,13 @@ export class RedisStore implements StateStore {
   readonly #inFlight = new Set<Promise<unknown>>();
   #parked: Array<{ seq: number; deliver: () => void }> = [];
   #seq = 0;
+  #batch:
+    | Array<{
+        ops: readonly StateOp[];
+        resolve: (results: unknown[]) => void;
+        reject: (error: unknown) => void;
+      }>
+    | undefined;
 
   constructor(client: RedisClient, options: RedisStoreOptions) {
     this.#client = client as OpsClient;
@@ -148,7 +155,7 @@ export class RedisStore implements StateStore {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Calls sent to Redis so far (one per operation or sequence; for the bench's round-trip count). */
+  /** Round trips to Redis so far (for the bench and the tests: a request should take two). */
   get calls(): number {
     return this.#roundTrips;
   }
@@ -167,18 +174,47 @@ export class RedisStore implements StateStore {
     return this.#deliver(this.#runAll(ops));
   }
 
-  async #runAll(ops: readonly StateOp[]): Promise<unknown[]> {
-    const keys = ops.map((op) => this.#prefix + op.key);
-    const payload = JSON.stringify(ops.map((op) => [op.name, op.args]));
+  /**
+   * Sequences asked for in the same turn go to Redis together, as one script call: one round trip
+   * (the settle's breaker, budget and latency operations are three calls made at once).
+   */
+  #runAll(ops: readonly StateOp[]): Promise<unknown[]> {
+    return new Promise((resolve, reject) => {
+      if (!this.#batch) {
+        this.#batch = [];
+        queueMicrotask(() => void this.#flush());
+      }
+      this.#batch.push({ ops, resolve, reject });
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#batch!;
+    this.#batch = undefined;
+    const keys: string[] = [];
+    for (const { ops } of batch) for (const op of ops) keys.push(this.#prefix + op.key);
+    const payload = JSON.stringify(batch.map(({ ops }) => ops.map((op) => [op.name, op.args])));
+    let answers: unknown[][];
     try {
       this.#roundTrips++;
-      const raw = await this.#client.switchyardOps(keys.length, ...keys, payload);
-      return JSON.parse(raw) as unknown[];
+      answers = JSON.parse(await this.#client.switchyardOps(keys.length, ...keys, payload)) as unknown[][];
     } catch (error) {
-      if (!unreachable(error)) throw error;
-      this.#wentDown((error as Error).message);
-      return this.#fallback(ops, (error as Error).message);
+      if (!unreachable(error)) {
+        for (const { reject } of batch) reject(error);
+        return;
+      }
+      const message = (error as Error).message;
+      this.#wentDown(message);
+      for (const { ops, resolve, reject } of batch) {
+        try {
+          resolve(this.#fallback(ops, message));
+        } catch (failure) {
+          reject(failure);
+        }
+      }
+      return;
     }
+    batch.forEach(({ resolve }, i) => resolve(asList(answers[i])));
   }
 
   /** The same sequence without Redis, kind by kind as the policy says. */
@@ -325,7 +361,7 @@ export class RedisStore implements StateStore {
     for (const op of pending) {
       try {
         this.#roundTrips++;
-        await this.#client.switchyardOps(1, this.#prefix + op.key, JSON.stringify([[op.name, op.args]]));
+        await this.#client.switchyardOps(1, this.#prefix + op.key, JSON.stringify([[[op.name, op.args]]]));
         replayed++;
       } catch {
         this.#replay.push(op);
@@ -345,6 +381,11 @@ export class RedisStore implements StateStore {
       }
     }
   }
+}
+
+/** Lua's JSON has one empty table: an empty list comes back as {}. */
+function asList(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
 }
 
 /** Whether an error means Redis could not be reached or could not answer now (not a wrong call). */
