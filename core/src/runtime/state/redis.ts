@@ -67,8 +67,6 @@ export const FALLBACK_POLICY: Readonly<Record<Exclude<StateKind, 'budget'>, 'loc
 /** Redis answers that mean "not now" rather than "wrong": treated like a lost connection. */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
 
-const LUA = readFileSync(new URL('./redis-ops.lua', import.meta.url), 'utf8');
-
 type OpsClient = RedisClient & {
   switchyardOps(numKeys: number, ...keysAndPayload: string[]): Promise<string>;
 };
@@ -103,7 +101,9 @@ export async function connectRedisStore(options: RedisStoreOptions): Promise<Red
     retryStrategy: (times) => Math.min(50 * times, 1_000),
   };
   const client = new Redis(options.url, clientOptions) as OpsClient;
-  client.defineCommand('switchyardOps', { lua: LUA });
+  client.defineCommand('switchyardOps', {
+    lua: readFileSync(new URL('./redis-ops.lua', import.meta.url), 'utf8'),
+  });
   // Errors also come as events; without a listener ioredis prints each one.
   client.on('error', () => {});
   try {
