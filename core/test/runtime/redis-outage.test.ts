@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../src/runtime/clock.ts';
+import type { BreakerConfig } from '../../src/runtime/config/schema.ts';
+import { BudgetLedger } from '../../src/runtime/cost/budget.ts';
+import { CircuitBreakers } from '../../src/runtime/policies/breaker.ts';
+import type { RedisStore, RedisStoreEvent } from '../../src/runtime/state/redis.ts';
+import { type LocalRedis, startLocalRedis, storeOn, WITH_REDIS } from '../support/redis.ts';
+
+/**
+ * Redis going away under a RedisStore, kind by kind: breakers fall back to this process's own
+ * state, budgets fail closed (or open, when asked), a settle that could not be written is replayed
+ * once Redis is back, and every fallback is reported.
+ */
+
+let server: LocalRedis | undefined;
+const opened: RedisStore[] = [];
+beforeAll(async () => {
+  if (WITH_REDIS) server = await startLocalRedis();
+});
+afterAll(async () => {
+  for (const store of opened) await store.close();
+  await server?.stop();
+});
+
+const BREAKER = {
+  enabled: true,
+  mode: 'consecutive',
+  consecutiveFailures: 2,
+  openMs: 60_000,
+  windowMs: 10_000,
+  failureRate: 0.5,
+  slowCallRate: 0.5,
+  minimumRequests: 4,
+} as BreakerConfig;
+
+async function until(check: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.runIf(WITH_REDIS)('a RedisStore whose Redis goes away', () => {
+  it('falls back per kind, reports it, reconnects and replays the settles it kept', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1, 12));
+    const store = await storeOn(server!, { clock });
+    opened.push(store);
+    const events: RedisStoreEvent[] = [];
+    store.onEvent((e) => events.push(e));
+    const ledger = new BudgetLedger(store, clock, [{ tenant: 't', period: 'day', limitUsd: 1 }]);
+    const breakers = new CircuitBreakers(store, clock, BREAKER);
+    const held = await ledger.reserve('t', 0.3);
+
+    await server!.kill();
+    // Budgets fail closed: refused, with the reason.
+    await expect(ledger.reserve('t', 0.01)).rejects.toThrow(/unavailable.*fail closed/);
+    // The settle is kept for later; the caller is not failed.
+    await ledger.settle(held, 0.2);
+    // Breakers work on this process's own state meanwhile.
+    await breakers.record('d', 'failure', false);
+    await breakers.record('d', 'failure', false);
+    expect(await breakers.acquire('d')).toEqual({ allowed: false, retryInMs: 60_000 });
+    expect(store.degraded).toBe(true);
+    expect(events[0]).toMatchObject({ type: 'down' });
+    const fallbacks = events.filter((e) => e.type === 'fallback');
+    expect(fallbacks.map((e) => e.type === 'fallback' && `${e.kind}:${e.policy}`)).toEqual(
+      expect.arrayContaining(['budget:closed', 'breaker:local']),
+    );
+
+    await server!.restart();
+    await until(() => events.some((e) => e.type === 'up'));
+    expect(events.find((e) => e.type === 'up')).toEqual({ type: 'up', replayed: 1 });
+    expect(store.degraded).toBe(false);
+    // The ledger in Redis (persisted across the crash) has the settle: $0.2 spent, nothing held.
+    expect(await ledger.snapshot('t')).toMatchObject([{ spentUsd: 0.2, reservedUsd: 0 }]);
+    // Redis is the authority again: its breaker never saw the local failures.
+    expect(await breakers.acquire('d')).toEqual({ allowed: true, probe: false });
+  }, 60_000);
+
+  it('keeps a ledger of its own when budgets fail open', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1, 12));
+    const store = await storeOn(server!, { clock, budgets: 'open' });
+    opened.push(store);
+    const ledger = new BudgetLedger(store, clock, [{ tenant: 't', period: 'day', limitUsd: 0.05 }]);
+    await server!.kill();
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => ledger.reserve('t', 0.01)));
+    // Within this process's own limit: five of ten.
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
+    await server!.restart();
+  }, 60_000);
+});
