@@ -30,6 +30,7 @@ export {
   type RedisStoreEvent,
   type RedisStoreOptions,
 } from './runtime/state/redis.ts';
+export { type LocalRedis, startLocalRedis } from './runtime/state/redis-server.ts';
 export {
   defineOp,
   MemoryStore,

@@ -27,7 +27,8 @@ export async function openScenarioState(
   let server: { url: string; stop(): Promise<void> } | undefined;
   if (!named) {
     const { startLocalRedis } = await import('../runtime/state/redis-server.ts');
-    server = await startLocalRedis();
+    // A run's state dies with the run: no append-only file to write.
+    server = await startLocalRedis({ persistence: 'none' });
   }
   try {
     const store = await connectRedisStore({

@@ -44,7 +44,7 @@ describe.runIf(WITH_REDIS)(
     let redis: LocalRedis | undefined;
     let fleet: Fleet | undefined;
     beforeAll(async () => {
-      redis = await startLocalRedis();
+      redis = await startLocalRedis({ persistence: 'always' });
       fleet = await startFleet({
         replicas: 3,
         limits: LIMITS,

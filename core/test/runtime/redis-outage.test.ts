@@ -15,7 +15,7 @@ import { type LocalRedis, startLocalRedis, storeOn, WITH_REDIS } from '../suppor
 let server: LocalRedis | undefined;
 const opened: RedisStore[] = [];
 beforeAll(async () => {
-  if (WITH_REDIS) server = await startLocalRedis();
+  if (WITH_REDIS) server = await startLocalRedis({ persistence: 'always' });
 });
 afterAll(async () => {
   for (const store of opened) await store.close();

@@ -17,7 +17,7 @@ import { type LocalRedis, newPrefix, startLocalRedis, storeOn, WITH_REDIS } from
 let server: LocalRedis | undefined;
 const opened: RedisStore[] = [];
 beforeAll(async () => {
-  if (WITH_REDIS) server = await startLocalRedis();
+  if (WITH_REDIS) server = await startLocalRedis({ persistence: 'none' });
 });
 afterAll(async () => {
   for (const store of opened) await store.close();

@@ -21,7 +21,7 @@ import { type LocalRedis, REDIS_REQUIRED, startLocalRedis, storeOn, WITH_REDIS }
 let server: LocalRedis | undefined;
 const opened: RedisStore[] = [];
 beforeAll(async () => {
-  if (WITH_REDIS) server = await startLocalRedis();
+  if (WITH_REDIS) server = await startLocalRedis({ persistence: 'none' });
 });
 afterAll(async () => {
   for (const store of opened) await store.close();

@@ -14,7 +14,7 @@ const comparable = (journal: RunJournal) => ({ ...journal, runId: undefined, wal
 
 let server: LocalRedis | undefined;
 beforeAll(async () => {
-  if (WITH_REDIS) server = await startLocalRedis();
+  if (WITH_REDIS) server = await startLocalRedis({ persistence: 'none' });
 });
 afterAll(async () => {
   await server?.stop();

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 /**
  * A private `redis-server` (Debian's package) on a free loopback port with a folder of its own:
  * what a scenario with `state: redis` and no URL runs against, and what the tests and the bench
- * start. It persists to an append-only file synced on every write, so a server killed and started
- * again on the same folder comes back with the ledger it had. Stopped by its pid, never by name.
+ * start. It persists to an append-only file (synced every second, or on every write, or not at all
+ * when asked), so a server killed and started again on the same folder comes back with the ledger
+ * it had. Stopped by its pid, never by name.
  */
 export interface LocalRedis {
   readonly url: string;
@@ -26,6 +27,12 @@ export interface LocalRedis {
 export interface StartRedisOptions {
   /** The redis-server binary (default: `redis-server` on PATH). */
   binary?: string;
+  /**
+   * The append-only file: 'everysec' (default; a crash loses up to a second of writes), 'always'
+   * (synced on every write: what the crash tests need) or 'none' (memory only: scenario runs and
+   * benchmarks, where a write to this machine's disk cost ~2 ms of each round trip).
+   */
+  persistence?: 'everysec' | 'always' | 'none';
   /** How long the server may take to answer PING (default 10 s). */
   readyTimeoutMs?: number;
 }
@@ -56,6 +63,7 @@ function ping(port: number): Promise<boolean> {
 export async function startLocalRedis(options: StartRedisOptions = {}): Promise<LocalRedis> {
   const binary = options.binary ?? 'redis-server';
   const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
+  const persistence = options.persistence ?? 'everysec';
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -74,10 +82,9 @@ export async function startLocalRedis(options: StartRedisOptions = {}): Promise<
         dir,
         '--save',
         '',
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
+        ...(persistence === 'none'
+          ? ['--appendonly', 'no']
+          : ['--appendonly', 'yes', '--appendfsync', persistence]),
         '--protected-mode',
         'yes',
         '--loglevel',
