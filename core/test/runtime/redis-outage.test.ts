@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/runtime/clock.ts';
 import type { BreakerConfig } from '../../src/runtime/config/schema.ts';
 import { BudgetLedger } from '../../src/runtime/cost/budget.ts';
 import { CircuitBreakers } from '../../src/runtime/policies/breaker.ts';
-import type { RedisStore, RedisStoreEvent } from '../../src/runtime/state/redis.ts';
-import { type LocalRedis, startLocalRedis, storeOn, WITH_REDIS } from '../support/redis.ts';
+import type { RedisStoreEvent } from '../../src/runtime/state/redis.ts';
+import { redisForTests, WITH_REDIS } from '../support/redis.ts';
 
 /**
  * Redis going away under a RedisStore, kind by kind: breakers fall back to this process's own
@@ -12,15 +12,7 @@ import { type LocalRedis, startLocalRedis, storeOn, WITH_REDIS } from '../suppor
  * once Redis is back, and every fallback is reported.
  */
 
-let server: LocalRedis | undefined;
-const opened: RedisStore[] = [];
-beforeAll(async () => {
-  if (WITH_REDIS) server = await startLocalRedis({ persistence: 'always' });
-});
-afterAll(async () => {
-  for (const store of opened) await store.close();
-  await server?.stop();
-});
+const redis = redisForTests('always');
 
 const BREAKER = {
   enabled: true,
@@ -44,15 +36,14 @@ async function until(check: () => boolean, ms = 20_000): Promise<void> {
 describe.runIf(WITH_REDIS)('a RedisStore whose Redis goes away', () => {
   it('falls back per kind, reports it, reconnects and replays the settles it kept', async () => {
     const clock = new VirtualClock(Date.UTC(2026, 0, 1, 12));
-    const store = await storeOn(server!, { clock });
-    opened.push(store);
+    const store = await redis.store({ clock });
     const events: RedisStoreEvent[] = [];
     store.onEvent((e) => events.push(e));
     const ledger = new BudgetLedger(store, clock, [{ tenant: 't', period: 'day', limitUsd: 1 }]);
     const breakers = new CircuitBreakers(store, clock, BREAKER);
     const held = await ledger.reserve('t', 0.3);
 
-    await server!.kill();
+    await redis.server!.kill();
     // Budgets fail closed: refused, with the reason.
     await expect(ledger.reserve('t', 0.01)).rejects.toThrow(/unavailable.*fail closed/);
     // The settle is kept for later; the caller is not failed.
@@ -68,7 +59,7 @@ describe.runIf(WITH_REDIS)('a RedisStore whose Redis goes away', () => {
       expect.arrayContaining(['budget:closed', 'breaker:local']),
     );
 
-    await server!.restart();
+    await redis.server!.restart();
     await until(() => events.some((e) => e.type === 'up'));
     expect(events.find((e) => e.type === 'up')).toEqual({ type: 'up', replayed: 1 });
     expect(store.degraded).toBe(false);
@@ -80,13 +71,12 @@ describe.runIf(WITH_REDIS)('a RedisStore whose Redis goes away', () => {
 
   it('keeps a ledger of its own when budgets fail open', async () => {
     const clock = new VirtualClock(Date.UTC(2026, 0, 1, 12));
-    const store = await storeOn(server!, { clock, budgets: 'open' });
-    opened.push(store);
+    const store = await redis.store({ clock, budgets: 'open' });
     const ledger = new BudgetLedger(store, clock, [{ tenant: 't', period: 'day', limitUsd: 0.05 }]);
-    await server!.kill();
+    await redis.server!.kill();
     const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => ledger.reserve('t', 0.01)));
     // Within this process's own limit: five of ten.
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
-    await server!.restart();
+    await redis.server!.restart();
   }, 60_000);
 });

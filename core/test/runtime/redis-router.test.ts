@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { chaosFetch } from '../../src/faults/delivery/fetch.ts';
 import { createSimulator } from '../../src/faults/simulator/index.ts';
 import { RealClock } from '../../src/runtime/clock.ts';
 import type { RouterConfigInput } from '../../src/runtime/config/schema.ts';
 import { Router } from '../../src/runtime/router.ts';
-import type { RedisStore } from '../../src/runtime/state/redis.ts';
 import type { DecisionTrace } from '../../src/runtime/trace/trace.ts';
-import { type LocalRedis, newPrefix, startLocalRedis, storeOn, WITH_REDIS } from '../support/redis.ts';
+import { newPrefix, redisForTests, WITH_REDIS } from '../support/redis.ts';
 
 /**
  * The router over a RedisStore against a real redis-server and the simulated providers: a request
@@ -14,15 +13,7 @@ import { type LocalRedis, newPrefix, startLocalRedis, storeOn, WITH_REDIS } from
  * round-robin turns, learned rewrites and the budget ledger as one router would.
  */
 
-let server: LocalRedis | undefined;
-const opened: RedisStore[] = [];
-beforeAll(async () => {
-  if (WITH_REDIS) server = await startLocalRedis({ persistence: 'none' });
-});
-afterAll(async () => {
-  for (const store of opened) await store.close();
-  await server?.stop();
-});
+const redis = redisForTests('none');
 
 const KEY = 'sk-test-not-a-real-key';
 const CONFIG: RouterConfigInput = {
@@ -48,8 +39,7 @@ const ask = (model: string) => ({
 
 async function replica(prefix?: string) {
   const clock = new RealClock();
-  const store = await storeOn(server!, { clock, ...(prefix ? { prefix } : {}) });
-  opened.push(store);
+  const store = await redis.store({ clock, ...(prefix ? { prefix } : {}) });
   const simulated = chaosFetch(createSimulator({ clock, seed: 3 }));
   // A provider that rejects `temperature` on one model, as reasoning models do (the outside world).
   const picky: typeof fetch = async (input, init) => {

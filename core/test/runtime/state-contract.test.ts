@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/faults/chaos/prng.ts';
 import { VirtualClock } from '../../src/runtime/clock.ts';
 import type { BreakerConfig } from '../../src/runtime/config/schema.ts';
@@ -8,9 +8,8 @@ import { type BreakerTransition, CircuitBreakers } from '../../src/runtime/polic
 import { Cooldowns } from '../../src/runtime/policies/cooldown.ts';
 import { LatencyTracker } from '../../src/runtime/policies/latency.ts';
 import { counterNext, setAdd, setRead } from '../../src/runtime/routing/shared.ts';
-import type { RedisStore } from '../../src/runtime/state/redis.ts';
 import { MemoryStore, type StateStore } from '../../src/runtime/state.ts';
-import { type LocalRedis, REDIS_REQUIRED, startLocalRedis, storeOn, WITH_REDIS } from '../support/redis.ts';
+import { REDIS_REQUIRED, redisForTests, WITH_REDIS } from '../support/redis.ts';
 
 /**
  * One contract for every StateStore: the same policies over MemoryStore (the reference) and over
@@ -18,19 +17,11 @@ import { type LocalRedis, REDIS_REQUIRED, startLocalRedis, storeOn, WITH_REDIS }
  * gives identical results on both (the Lua functions are the TypeScript ones, rule for rule).
  */
 
-let server: LocalRedis | undefined;
-const opened: RedisStore[] = [];
-beforeAll(async () => {
-  if (WITH_REDIS) server = await startLocalRedis({ persistence: 'none' });
-});
-afterAll(async () => {
-  for (const store of opened) await store.close();
-  await server?.stop();
-});
+const redis = redisForTests('none');
 
 it('has a redis-server where it is required', () => {
   if (REDIS_REQUIRED)
-    expect(server, 'redis-server is not on PATH (apt-get install redis-server)').toBeDefined();
+    expect(redis.server, 'redis-server is not on PATH (apt-get install redis-server)').toBeDefined();
 });
 
 const START = Date.UTC(2026, 0, 1, 12);
@@ -41,8 +32,7 @@ if (WITH_REDIS)
   stores.push([
     'RedisStore',
     async (clock) => {
-      const store = await storeOn(server!, { clock });
-      opened.push(store);
+      const store = await redis.store({ clock });
       return store;
     },
   ]);
@@ -228,8 +218,7 @@ describe.runIf(WITH_REDIS)('MemoryStore and RedisStore, operation for operation'
     const memoryClock = new VirtualClock(START);
     const redisClock = new VirtualClock(START);
     const memory = new MemoryStore(memoryClock);
-    const redis = await storeOn(server!, { clock: redisClock });
-    opened.push(redis);
+    const shared = await redis.store({ clock: redisClock });
     const make = (clock: VirtualClock, store: StateStore) => ({
       breakers: new CircuitBreakers(store, clock, { ...BREAKER, mode: 'rate' }),
       consecutive: new CircuitBreakers(store, clock, BREAKER),
@@ -241,7 +230,7 @@ describe.runIf(WITH_REDIS)('MemoryStore and RedisStore, operation for operation'
     });
     const sides = [
       { clock: memoryClock, store: memory as StateStore, ...make(memoryClock, memory) },
-      { clock: redisClock, store: redis as StateStore, ...make(redisClock, redis) },
+      { clock: redisClock, store: shared as StateStore, ...make(redisClock, shared) },
     ];
     const reservations: Array<Array<Awaited<ReturnType<BudgetLedger['reserve']>>>> = [[], []];
     const ids = ['a', 'b'];

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
 import { connectRedisStore, type RedisStore, type RedisStoreOptions } from '../../src/runtime/state/redis.ts';
 import { type LocalRedis, startLocalRedis } from '../../src/runtime/state/redis-server.ts';
 
@@ -29,4 +30,31 @@ export function storeOn(server: LocalRedis, options: Omit<RedisStoreOptions, 'ur
 
 export function newPrefix(): string {
   return `test:${process.pid}:${++prefixes}:`;
+}
+
+/**
+ * A redis-server for the calling test file (started before its tests, stopped after them, with every
+ * store opened through `store` closed first). `server` is undefined where Redis is not available.
+ */
+export function redisForTests(persistence: 'none' | 'everysec' | 'always' = 'none') {
+  let server: LocalRedis | undefined;
+  const opened: RedisStore[] = [];
+  beforeAll(async () => {
+    if (WITH_REDIS) server = await startLocalRedis({ persistence });
+  });
+  afterAll(async () => {
+    for (const store of opened) await store.close();
+    await server?.stop();
+  });
+  return {
+    get server(): LocalRedis | undefined {
+      return server;
+    },
+    /** A store on its own prefix (or the one given), closed after the file's tests. */
+    async store(options: Omit<RedisStoreOptions, 'url'>): Promise<RedisStore> {
+      const store = await storeOn(server!, options);
+      opened.push(store);
+      return store;
+    },
+  };
 }

@@ -214,7 +214,7 @@ export class RedisStore implements StateStore {
       }
       return;
     }
-    batch.forEach(({ resolve }, i) => resolve(asList(answers[i])));
+    for (const [i, { resolve }] of batch.entries()) resolve(asList(answers[i]));
   }
 
   /** The same sequence without Redis, kind by kind as the policy says. */
