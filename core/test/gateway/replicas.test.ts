@@ -170,3 +170,22 @@ describe('three replicas each with its own MemoryStore (what the Redis tests wou
     expect(fleet!.upstreamCalls('gpt-4o')).toBe(4);
   }, 120_000);
 });
+
+describe('switchyard gateway --state', () => {
+  it('refuses a URL that is not Redis, or a Redis that does not answer, with exit 2 and no password shown', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const cli = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+    const run = (url: string) =>
+      spawnSync(process.execPath, [cli, 'gateway', '--port', '0', '--state', url], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const wrong = run('http://127.0.0.1:6379');
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toContain('must start with redis:// or rediss://');
+    const unreachable = run('redis://:canary-pass@127.0.0.1:1/0');
+    expect(unreachable.status).toBe(2);
+    expect(unreachable.stderr).toContain('cannot reach Redis at redis://:***@127.0.0.1:1/0');
+    expect(unreachable.stderr).not.toContain('canary-pass');
+  }, 90_000);
+});

@@ -3,7 +3,7 @@ import { VirtualClock } from '../../src/runtime/clock.ts';
 import type { BreakerConfig } from '../../src/runtime/config/schema.ts';
 import { BudgetLedger } from '../../src/runtime/cost/budget.ts';
 import { CircuitBreakers } from '../../src/runtime/policies/breaker.ts';
-import type { RedisStoreEvent } from '../../src/runtime/state/redis.ts';
+import { connectRedisStore, type RedisStoreEvent, redactRedisUrl } from '../../src/runtime/state/redis.ts';
 import { redisForTests, WITH_REDIS } from '../support/redis.ts';
 
 /**
@@ -79,4 +79,23 @@ describe.runIf(WITH_REDIS)('a RedisStore whose Redis goes away', () => {
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
     await redis.server!.restart();
   }, 60_000);
+});
+
+describe('a Redis URL', () => {
+  it('never shows its password: not in errors, not when printed', async () => {
+    expect(redactRedisUrl('redis://:s3cret-canary@127.0.0.1:6390/2')).toBe('redis://:***@127.0.0.1:6390/2');
+    // Nothing listens on port 1: the error names the server without the password.
+    const error = await connectRedisStore({
+      url: 'redis://user:s3cret-canary@127.0.0.1:1/0',
+      clock: new VirtualClock(0),
+      connectTimeoutMs: 2_000,
+    }).catch((e: Error) => e);
+    expect(String((error as Error).message)).toMatch(
+      /cannot reach Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:1\/0/,
+    );
+    expect(String((error as Error).message)).not.toContain('s3cret-canary');
+    await expect(
+      connectRedisStore({ url: 'http://127.0.0.1:6379', clock: new VirtualClock(0) }),
+    ).rejects.toThrow(/must start with redis:\/\/ or rediss:\/\//);
+  });
 });
