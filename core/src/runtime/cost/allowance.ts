@@ -10,8 +10,8 @@ import type { MemoryStore } from '../state.ts';
  * An answer cut by the allowance ends with finishReason 'length'; it was at least twice as long as
  * any recent one, and the next allowance doubles. Observations are kept per deployment in the
  * process's own MemoryStore, in a bounded ring: an allowance is a sizing guess, not a limit (the
- * budget ledger is the limit, and it is shared), so replicas learning it apart costs one more round
- * trip per gate nothing.
+ * budget ledger is the limit, and it is shared). Replicas that learn it apart only start from the
+ * upper bound a little longer; sharing it would add a round trip to every budgeted gate.
  */
 
 /** The stated upper bound when the deployment sets no maxOutputTokens. */
