@@ -69,6 +69,11 @@ const BENCHES: Record<string, { file: string; timeoutMs: number; targets: Target
     ],
   },
   fanout: { file: 'benches/fanout.ts', timeoutMs: 300_000, targets: [] },
+  redis: {
+    file: 'benches/redis.ts',
+    timeoutMs: 300_000,
+    targets: [{ label: '≤ 2 round trips per request', metric: 'round_trips_per_request', ok: (v) => v <= 2 }],
+  },
   budgets: {
     file: 'benches/budgets.ts',
     timeoutMs: 600_000,

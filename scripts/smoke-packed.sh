@@ -34,6 +34,12 @@ for tarball in "$work"/packs/*.tgz; do
     fail "$(basename "$tarball") ships sources or tests: $(tar -tzf "$tarball" | grep -E '^package/(src|test)/|\.ts$' | grep -v '\.d\.ts$' | head -3 | tr '\n' ' ')"
   fi
 done
+# Files the compiled core reads at run time (prices, the gateway's default config, the Redis scripts).
+core_tarball="$(ls "$work"/packs/switchyard-core-*.tgz)"
+core_files="$(tar -tzf "$core_tarball")"
+for asset in data/prices.json data/gateway.default.yaml dist/runtime/state/redis-ops.lua; do
+  grep -qx "package/$asset" <<<"$core_files" || fail "$(basename "$core_tarball") lacks $asset"
+done
 
 step "installing them into an empty project"
 project="$work/project"

@@ -1,6 +1,6 @@
 // A plain ES module consumer of the installed package: the router, faults and scenarios entry points,
 // one request routed through the simulator non-streamed and one streamed, and a scenario parsed.
-import { RealClock, Router } from '@switchyard/core';
+import { connectRedisStore, RealClock, Router, startLocalRedis } from '@switchyard/core';
 import { chaosFetch, createChaos, createSimulator, SIMULATED_API_KEY } from '@switchyard/core/faults';
 import { renderMarkdown } from '@switchyard/core/reports';
 import { defineScenario, runScenario } from '@switchyard/core/scenarios';
@@ -37,6 +37,29 @@ for await (const event of router.stream({ model: 'chat', messages, maxOutputToke
 }
 if (!streamed) throw new Error('the stream carried no text');
 
+// Shared state: the same request through a RedisStore on a private redis-server (CI installs it; the
+// step says so and moves on where it is missing), which reads the package's Lua scripts.
+let redisNote = 'no redis-server here';
+const redis = await startLocalRedis({ persistence: 'none' }).catch(() => undefined);
+if (redis) {
+  try {
+    const store = await connectRedisStore({ url: redis.url, prefix: 'smoke:' });
+    const shared = new Router({
+      clock,
+      store,
+      fetch: chaosFetch(chaos),
+      env: { OPENAI_API_KEY: SIMULATED_API_KEY },
+      config: router.config,
+    });
+    const viaRedis = await shared.complete({ model: 'chat', messages, maxOutputTokens: 32 });
+    if (!viaRedis.text) throw new Error('no answer through the RedisStore');
+    await store.close?.();
+    redisNote = 'and through a RedisStore';
+  } finally {
+    await redis.stop();
+  }
+}
+
 // A scenario built in code and run on the virtual clock: a minute of OpenAI 503s, Anthropic as fallback.
 const journal = await runScenario(
   defineScenario({
@@ -67,5 +90,5 @@ if (journal.verdict !== 'passed')
 const markdown = renderMarkdown(journal);
 if (!markdown.includes('packaged')) throw new Error('the Markdown report does not name the scenario');
 console.log(
-  `consumer.mjs: routed ${answer.text.length} + ${streamed.length} characters (plain, streamed); scenario ${journal.verdict} with ${journal.requests.length} requests`,
+  `consumer.mjs: routed ${answer.text.length} + ${streamed.length} characters (plain, streamed), ${redisNote}; scenario ${journal.verdict} with ${journal.requests.length} requests`,
 );
