@@ -5,16 +5,27 @@ import { RealClock } from '../../src/runtime/clock.ts';
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('RealClock timers (one Node timeout over a heap)', () => {
-  it('fires timers in due order, same-millisecond ones in the order they were set', async () => {
-    const clock = new RealClock();
-    const fired: string[] = [];
-    clock.setTimer(30, () => fired.push('c'));
-    clock.setTimer(10, () => fired.push('a'));
-    clock.setTimer(10, () => fired.push('b'));
-    clock.setTimer(0, () => fired.push('now'));
-    await wait(60);
-    expect(fired).toEqual(['now', 'a', 'b', 'c']);
-    expect(clock.pendingTimers).toBe(0);
+  it('fires timers in due order, same-millisecond ones in the order they were set', () => {
+    // On fake Date and setTimeout all four are set on the same millisecond: with real time a loaded
+    // machine could set 'now' more than 10 ms after 'a', and then 'a' rightly fired first.
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    try {
+      const clock = new RealClock();
+      const fired: string[] = [];
+      clock.setTimer(30, () => fired.push('c'));
+      clock.setTimer(10, () => fired.push('a'));
+      clock.setTimer(10, () => fired.push('b'));
+      clock.setTimer(0, () => fired.push('now'));
+      vi.advanceTimersByTime(0);
+      expect(fired).toEqual(['now']);
+      vi.advanceTimersByTime(10);
+      expect(fired).toEqual(['now', 'a', 'b']);
+      vi.advanceTimersByTime(20);
+      expect(fired).toEqual(['now', 'a', 'b', 'c']);
+      expect(clock.pendingTimers).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('never runs a cancelled timer, and later timers still fire after cancelled earlier ones', async () => {
