@@ -66,10 +66,10 @@ describe.runIf(WITH_REDIS)(
       const refused = answers.filter((a) => a.status === 429);
       expect(served.length + refused.length).toBe(1_000);
       expect(refused.every((a) => a.body.includes('budget_exceeded'))).toBe(true);
-      // Every replica took its third of the burst, several of them served from the one budget
-      // (which one reaches Redis first is a matter of CPU on a loaded machine), and it held overall.
-      expect(new Set(answers.map((a) => a.replica)).size).toBe(3);
-      expect(new Set(served.map((a) => a.replica)).size).toBeGreaterThanOrEqual(2);
+      // Every replica took its third of the burst and met the budget's end; which of them served
+      // the few that fit is a matter of CPU on a loaded machine (one replica may take them all). With
+      // a budget per replica (MemoryStore) each would spend it all: the sum below is the check.
+      expect(new Set(refused.map((a) => a.replica)).size).toBe(3);
       const spent = await totalCost(fleet!, 'tiny');
       expect(spent).toBeGreaterThan(TINY_USD * 0.5);
       expect(spent).toBeLessThanOrEqual(TINY_USD);
