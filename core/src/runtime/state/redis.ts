@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis as RedisClient, RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import type { Clock } from '../clock.ts';
 import { MemoryStore, type StateKind, type StateOp, type StateStore, stopsSequence } from '../state.ts';
 
@@ -67,7 +67,21 @@ export const FALLBACK_POLICY: Readonly<Record<Exclude<StateKind, 'budget'>, 'loc
 /** Redis answers that mean "not now" rather than "wrong": treated like a lost connection. */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|NOREPLICAS)\b/;
 
-type OpsClient = RedisClient & {
+/**
+ * The part of an ioredis client the store uses. Declared here, not imported, so the package's public
+ * declarations do not pull in ioredis's own (which need @types a consumer may not have).
+ */
+export interface RedisConnection {
+  on(event: 'ready' | 'close' | 'error', listener: (...args: unknown[]) => void): unknown;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ...expiry: [] | ['PX', number]): Promise<unknown>;
+  del(...keys: string[]): Promise<number>;
+  scan(cursor: string | number, ...args: Array<string | number>): Promise<[string, string[]]>;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+}
+
+type OpsClient = RedisConnection & {
   switchyardOps(numKeys: number, ...keysAndPayload: string[]): Promise<string>;
 };
 
@@ -100,7 +114,7 @@ export async function connectRedisStore(options: RedisStoreOptions): Promise<Red
     // Reconnect for ever, backing off to a second between tries.
     retryStrategy: (times) => Math.min(50 * times, 1_000),
   };
-  const client = new Redis(options.url, clientOptions) as OpsClient;
+  const client = new Redis(options.url, clientOptions);
   client.defineCommand('switchyardOps', {
     lua: readFileSync(new URL('./redis-ops.lua', import.meta.url), 'utf8'),
   });
@@ -112,7 +126,7 @@ export async function connectRedisStore(options: RedisStoreOptions): Promise<Red
     client.disconnect();
     throw new Error(`cannot reach Redis at ${redactRedisUrl(options.url)}: ${(error as Error).message}`);
   }
-  return new RedisStore(client, options);
+  return new RedisStore(client as unknown as OpsClient, options);
 }
 
 export class RedisStore implements StateStore {
@@ -139,7 +153,7 @@ export class RedisStore implements StateStore {
       }>
     | undefined;
 
-  constructor(client: RedisClient, options: RedisStoreOptions) {
+  constructor(client: RedisConnection, options: RedisStoreOptions) {
     this.#client = client as OpsClient;
     this.#prefix = options.prefix ?? 'switchyard:';
     this.#budgets = options.budgets ?? 'closed';
