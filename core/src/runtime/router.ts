@@ -530,7 +530,7 @@ export class Router {
         const { deployment } = candidate;
         const candidateRecord: CandidateRecord = { deployment: deployment.id, source: candidate.source };
         if (candidate.afterCooldown) candidateRecord.detail = 'tried again once its cooldown ran out';
-        run.trace.candidates.push(candidateRecord);
+        run.trace.candidates = appended(run.trace.candidates, candidateRecord);
 
         const skip = this.#contextWindowSkip(run, deployment);
         if (skip) {
@@ -784,8 +784,7 @@ export class Router {
   }
 
   #budgetEvent(run: RequestRun, event: Omit<BudgetEvent, 'at'>): void {
-    run.trace.budgetEvents ??= [];
-    run.trace.budgetEvents.push({ at: this.clock.now(), ...event });
+    run.trace.budgetEvents = appended(run.trace.budgetEvents ?? [], { at: this.clock.now(), ...event });
   }
 
   /**
@@ -1097,7 +1096,7 @@ export class Router {
       // A stream attempt delivers nothing until it is committed (stream() then records what it delivered).
       ...(run.trace.stream ? { deliveredChars: 0, deliveredHash: EMPTY_TEXT_HASH } : {}),
     };
-    run.trace.attempts.push(record);
+    run.trace.attempts = appended(run.trace.attempts, record);
     return record;
   }
 
@@ -1488,6 +1487,16 @@ const NO_CHARGE: Charge = Object.freeze({ usage: NO_USAGE, cost: 0, estimated: f
 function answerText(text: string, toolCalls: readonly ToolCall[]): string {
   if (toolCalls.length === 0) return text;
   return text + toolCalls.map((call) => call.name + call.arguments).join('');
+}
+
+/**
+ * `list` with `item` appended. The first item starts an array of exactly one element: push() onto an
+ * empty array reserves room for 17 (152 bytes), which the trace would hold for the life of the request.
+ */
+function appended<T>(list: T[], item: T): T[] {
+  if (list.length === 0) return [item];
+  list.push(item);
+  return list;
 }
 
 function isJson(text: string): boolean {
