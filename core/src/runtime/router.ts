@@ -940,7 +940,7 @@ export class Router {
     params: AttemptParams,
   ): Promise<AttemptOutcome<ProviderResult>> {
     const record = this.#openAttempt(run, deployment, params);
-    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
+    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.deadline, {
       streaming: false,
       notAfter: run.deadline.endsAt,
     });
@@ -1009,7 +1009,7 @@ export class Router {
     params: AttemptParams,
   ): Promise<AttemptOutcome<CommittedStream>> {
     const record = this.#openAttempt(run, deployment, params);
-    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
+    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.deadline, {
       streaming: true,
       notAfter: run.deadline.endsAt,
     });
@@ -1408,7 +1408,7 @@ export class Router {
     params: AttemptParams,
   ): Promise<AttemptOutcome<EmbedResult>> {
     const record = this.#openAttempt(run, deployment, params);
-    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
+    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.deadline, {
       streaming: false,
       notAfter: run.deadline.endsAt,
     });
