@@ -60,3 +60,41 @@ describe('a custom adapter whose answer text is not a string', () => {
     expect(traces[0]!.attempts[0]!.errorKind).toBe('malformed_response');
   });
 });
+
+// The router starts a non-streamed call without awaiting it (no suspended frame while it is in
+// flight), so an adapter that throws before returning its promise must still fail only its attempt.
+describe('a custom adapter that throws at once instead of returning a promise', () => {
+  const throwing: ProviderAdapter = {
+    provider: 'openai-compatible',
+    model: 'gpt-4.1',
+    complete: () => {
+      throw new Error('adapter exploded');
+    },
+    stream: () => {
+      throw new Error('adapter exploded');
+    },
+  };
+  const failedOver = (attempt: { deployment: string; errorKind?: string; error?: { message: string } }) => {
+    expect(attempt).toMatchObject({ deployment: 'primary', errorKind: 'network', next: 'fallback' });
+    expect(attempt.error?.message).toContain('adapter exploded');
+  };
+
+  it('fails that attempt and the route falls back (non-streamed)', async () => {
+    const { router, traces } = makeRouter({ policies: { retry: { maxAttempts: 1 } } }, undefined, {
+      adapters: { primary: throwing },
+    });
+    const response = await drive(clock, router.complete(ask));
+    expect(response.deployment).toBe('backup');
+    failedOver(traces[0]!.attempts[0]!);
+  });
+
+  it('fails that attempt and the route falls back (streamed)', async () => {
+    const { router, traces } = makeRouter({ policies: { retry: { maxAttempts: 1 } } }, undefined, {
+      adapters: { primary: throwing },
+    });
+    standIn.script(BACKUP, { kind: 'stream', chunks: ['Hi', ' there'] });
+    const events = await drive(clock, collect(router.stream(ask)));
+    expect(streamedText(events)).toBe('Hi there');
+    failedOver(traces[0]!.attempts[0]!);
+  });
+});
