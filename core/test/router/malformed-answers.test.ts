@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProviderAdapter } from '../../src/runtime/providers/adapter.ts';
+import type { AttemptRecord } from '../../src/runtime/trace/trace.ts';
 import { ask, BACKUP, collect, PRIMARY, routerFixture, streamedText } from './fixture.ts';
 import { drive } from './stand-in.ts';
 
@@ -74,9 +75,9 @@ describe('a custom adapter that throws at once instead of returning a promise', 
       throw new Error('adapter exploded');
     },
   };
-  const failedOver = (attempt: { deployment: string; errorKind?: string; error?: { message: string } }) => {
+  const failedOver = (attempt: AttemptRecord) => {
     expect(attempt).toMatchObject({ deployment: 'primary', errorKind: 'network', next: 'fallback' });
-    expect(attempt.error?.message).toContain('adapter exploded');
+    expect(String(attempt.error?.message)).toContain('adapter exploded');
   };
 
   it('fails that attempt and the route falls back (non-streamed)', async () => {
