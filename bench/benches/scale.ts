@@ -10,7 +10,14 @@
  * kernel's high-water mark, not a sample, taken in the router phase (which runs first): with all N in
  * flight, and over that phase (releasing N replies at the same simulated instant is where it
  * usually peaks).
+ *
+ * BENCH_SCALE_SNAPSHOT=<folder> also writes a V8 heap snapshot of each phase while everything is
+ * held in flight (router.heapsnapshot, bare.heapsnapshot; take them with BENCH_SCALE_REQUESTS=2000,
+ * as 10,000 make snapshots of gigabytes): router minus bare, per constructor, is where the router's
+ * own memory goes (bench/tools/heap-diff.ts prints it).
  */
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { nextTurn, VirtualClock } from '@switchyard/core';
 import OpenAI from 'openai';
 import { emit, gc, peakRssBytes } from '../lib/result.ts';
@@ -40,6 +47,7 @@ interface Phase {
  * and waits for every call to settle. `makeCall` gets the phase's fetch and clock.
  */
 async function phase(
+  name: 'router' | 'bare',
   makeCall: (fetchImpl: typeof fetch, clock: VirtualClock) => () => Promise<unknown>,
 ): Promise<Phase> {
   const clock = new VirtualClock();
@@ -94,6 +102,8 @@ async function phase(
   gc();
   const held = process.memoryUsage();
   const inFlightPeakRss = peakRssBytes();
+  const snapshots = process.env.BENCH_SCALE_SNAPSHOT;
+  if (snapshots) writeHeapSnapshot(join(snapshots, `${name}.heapsnapshot`));
   const inFlight = arrived - settled;
 
   // Release: 2 s of simulated time; every call must now finish.
@@ -123,14 +133,14 @@ async function phase(
 
 const perRequestKb = (p: Phase, key: 'heapUsed' | 'rss') => (p.held[key] - p.base[key]) / 1024 / N;
 
-const routed = await phase((fetchImpl, clock) => {
+const routed = await phase('router', (fetchImpl, clock) => {
   const router = benchRouter(singleOpenAIConfig(), fetchImpl, clock);
   return () => router.complete({ model: 'chat', messages, maxOutputTokens: 16 });
 });
 gc();
 const afterRouted = process.memoryUsage();
 
-const bare = await phase((fetchImpl) => {
+const bare = await phase('bare', (fetchImpl) => {
   const client = new OpenAI({
     apiKey: BENCH_KEY,
     baseURL: 'http://simulator.local/v1',

@@ -262,41 +262,54 @@ export class Router {
   }
 
   /** One chat completion, with the route's full resilience policy. */
-  async complete(request: ChatRequest, options: CallOptions = {}): Promise<ChatResponse> {
-    const run = this.#startRun(request, false, options.signal);
+  // Not async: a suspended async function is one more frame held per in-flight request.
+  complete(request: ChatRequest, options: CallOptions = {}): Promise<ChatResponse> {
+    let run: RequestRun;
     try {
-      const cacheable = this.config.cache.enabled && !request.noCache;
-      if (!cacheable) return await this.#completeUncached(run);
-      const key = cacheKey(run.route.name, request);
-      const hit = await this.cache.get(key);
-      if (hit) {
-        run.trace.cache = 'hit';
-        run.trace.outcome = 'success';
-        run.trace.finalDeployment = hit.deployment;
-        return { ...hit, cached: true, latencyMs: 0, ttftMs: 0, costUsd: 0, traceId: run.trace.id };
-      }
-      run.trace.cache = 'miss';
-      let leader = false;
-      const response = await this.cache.singleFlight(key, async () => {
-        leader = true;
-        const fresh = await this.#completeUncached(run);
-        await this.cache.set(key, fresh);
-        return fresh;
-      });
-      if (leader) return response;
-      // Another identical request made the call; this one shared its answer.
-      run.trace.cache = 'coalesced';
-      run.trace.outcome = 'success';
-      run.trace.finalDeployment = response.deployment;
-      return { ...response, cached: true, costUsd: 0, traceId: run.trace.id };
+      run = this.#startRun(request, false, options.signal);
     } catch (error) {
-      const failure = this.#asError(error);
-      run.trace.outcome = 'error';
-      run.trace.error = failure.toJSON();
-      throw failure;
-    } finally {
-      this.#finishRun(run);
+      return Promise.reject(error);
     }
+    const cacheable = this.config.cache.enabled && !request.noCache;
+    return (cacheable ? this.#completeCached(run) : this.#completeUncached(run)).then(
+      (response) => {
+        this.#finishRun(run);
+        return response;
+      },
+      (error: unknown) => {
+        const failure = this.#asError(error);
+        run.trace.outcome = 'error';
+        run.trace.error = failure.toJSON();
+        this.#finishRun(run);
+        throw failure;
+      },
+    );
+  }
+
+  /** A cached answer, one shared with an identical request in flight, or a fresh one (then cached). */
+  async #completeCached(run: RequestRun): Promise<ChatResponse> {
+    const key = cacheKey(run.route.name, run.request);
+    const hit = await this.cache.get(key);
+    if (hit) {
+      run.trace.cache = 'hit';
+      run.trace.outcome = 'success';
+      run.trace.finalDeployment = hit.deployment;
+      return { ...hit, cached: true, latencyMs: 0, ttftMs: 0, costUsd: 0, traceId: run.trace.id };
+    }
+    run.trace.cache = 'miss';
+    let leader = false;
+    const response = await this.cache.singleFlight(key, async () => {
+      leader = true;
+      const fresh = await this.#completeUncached(run);
+      await this.cache.set(key, fresh);
+      return fresh;
+    });
+    if (leader) return response;
+    // Another identical request made the call; this one shared its answer.
+    run.trace.cache = 'coalesced';
+    run.trace.outcome = 'success';
+    run.trace.finalDeployment = response.deployment;
+    return { ...response, cached: true, costUsd: 0, traceId: run.trace.id };
   }
 
   /**
@@ -530,7 +543,7 @@ export class Router {
         const { deployment } = candidate;
         const candidateRecord: CandidateRecord = { deployment: deployment.id, source: candidate.source };
         if (candidate.afterCooldown) candidateRecord.detail = 'tried again once its cooldown ran out';
-        run.trace.candidates.push(candidateRecord);
+        run.trace.candidates = appended(run.trace.candidates, candidateRecord);
 
         const skip = this.#contextWindowSkip(run, deployment);
         if (skip) {
@@ -784,8 +797,7 @@ export class Router {
   }
 
   #budgetEvent(run: RequestRun, event: Omit<BudgetEvent, 'at'>): void {
-    run.trace.budgetEvents ??= [];
-    run.trace.budgetEvents.push({ at: this.clock.now(), ...event });
+    run.trace.budgetEvents = appended(run.trace.budgetEvents ?? [], { at: this.clock.now(), ...event });
   }
 
   /**
@@ -935,25 +947,47 @@ export class Router {
       : { ...run.request, maxOutputTokens: params.outputCap };
   }
 
-  async #attemptComplete(
+  // Not async: a suspended async function (~550 bytes with its registers and its await) would be held
+  // for as long as the call is in flight; #attemptSettled runs once the call has ended.
+  #attemptComplete(
     run: RequestRun,
     deployment: DeploymentConfig,
     params: AttemptParams,
   ): Promise<AttemptOutcome<ProviderResult>> {
     const record = this.#openAttempt(run, deployment, params);
-    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
+    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.deadline, {
       streaming: false,
       notAfter: run.deadline.endsAt,
     });
     const request = this.#requestFor(run, params);
+    let call: Promise<ProviderResult>;
     try {
-      const result = await this.#adapter(deployment).complete(request, {
+      call = this.#adapter(deployment).complete(request, {
         signal: deadline.signal,
         onResponseHeaders: () => deadline.headersReceived(),
         onBodyChunk: () => deadline.bodyChunkReceived(),
         rewriteParams: params.rewriteParams,
         now: this.#now,
       });
+    } catch (thrown) {
+      call = Promise.reject(thrown);
+    }
+    const settle = () => this.#attemptSettled(run, deployment, params, record, deadline, request, call);
+    return call.then(settle, settle);
+  }
+
+  /** A non-streamed attempt whose call has ended: its answer checked, charged and settled, or its failure. */
+  async #attemptSettled(
+    run: RequestRun,
+    deployment: DeploymentConfig,
+    params: AttemptParams,
+    record: AttemptRecord,
+    deadline: AttemptDeadline,
+    request: ChatRequest,
+    call: Promise<ProviderResult>,
+  ): Promise<AttemptOutcome<ProviderResult>> {
+    try {
+      const result = await call;
       record.ttftMs = this.clock.now() - record.startedAt;
       const text = typeof result.text === 'string' ? result.text : '';
       const charge = this.#charge(
@@ -1010,7 +1044,7 @@ export class Router {
     params: AttemptParams,
   ): Promise<AttemptOutcome<CommittedStream>> {
     const record = this.#openAttempt(run, deployment, params);
-    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
+    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.deadline, {
       streaming: true,
       notAfter: run.deadline.endsAt,
     });
@@ -1097,7 +1131,7 @@ export class Router {
       // A stream attempt delivers nothing until it is committed (stream() then records what it delivered).
       ...(run.trace.stream ? { deliveredChars: 0, deliveredHash: EMPTY_TEXT_HASH } : {}),
     };
-    run.trace.attempts.push(record);
+    run.trace.attempts = appended(run.trace.attempts, record);
     return record;
   }
 
@@ -1409,7 +1443,7 @@ export class Router {
     params: AttemptParams,
   ): Promise<AttemptOutcome<EmbedResult>> {
     const record = this.#openAttempt(run, deployment, params);
-    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
+    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.deadline, {
       streaming: false,
       notAfter: run.deadline.endsAt,
     });
@@ -1488,6 +1522,16 @@ const NO_CHARGE: Charge = Object.freeze({ usage: NO_USAGE, cost: 0, estimated: f
 function answerText(text: string, toolCalls: readonly ToolCall[]): string {
   if (toolCalls.length === 0) return text;
   return text + toolCalls.map((call) => call.name + call.arguments).join('');
+}
+
+/**
+ * `list` with `item` appended. The first item starts an array of exactly one element: push() onto an
+ * empty array reserves room for 17 (152 bytes), which the trace would hold for the life of the request.
+ */
+function appended<T>(list: T[], item: T): T[] {
+  if (list.length === 0) return [item];
+  list.push(item);
+  return list;
 }
 
 function isJson(text: string): boolean {
