@@ -1008,25 +1008,8 @@ export class Router {
         return { ok: false, error: filtered, record };
       }
       const wrong = this.#wrongAnswer(run, deployment, result);
-      if (wrong) {
-        // Billed, but useless: a failure of the deployment, and its cost is waste.
-        this.#settleAttempt(record, 'error', charge, wrong);
-        run.trace.wastedUsd += charge.cost;
-        await Promise.all([
-          this.breakers.record(deployment.id, 'failure', params.probe),
-          this.#closeReservation(run, record, params.reservation, charge),
-        ]);
-        return { ok: false, error: wrong, record };
-      }
-      this.#settleAttempt(record, 'success', charge);
-      const took = record.endedAt - record.startedAt;
-      // Issued together: one round trip to a shared store (the settle). Non-streamed calls say
-      // nothing about time to first token: latency only.
-      await Promise.all([
-        this.#closeReservation(run, record, params.reservation, charge),
-        this.breakers.record(deployment.id, 'success', params.probe, took),
-        this.latency.record(deployment.id, { latencyMs: took }),
-      ]);
+      if (wrong) return await this.#settleUselessAnswer(run, deployment, record, params, charge, wrong);
+      await this.#settleGoodAnswer(run, deployment, record, params, charge);
       if (params.reservation) await this.#outputAllowance.record(deployment.id, charge.usage.outputTokens);
       return { ok: true, value: { ...result, usage: charge.usage }, record };
     } catch (thrown) {
@@ -1035,6 +1018,45 @@ export class Router {
     } finally {
       deadline.dispose();
     }
+  }
+
+  /** A billed answer that is useless (wrong shape, wrong count): a failure of the deployment, its cost waste. */
+  async #settleUselessAnswer(
+    run: RequestRun,
+    deployment: DeploymentConfig,
+    record: AttemptRecord,
+    params: AttemptParams,
+    charge: Charge,
+    wrong: SwitchyardError,
+  ): Promise<AttemptFailure> {
+    this.#settleAttempt(record, 'error', charge, wrong);
+    run.trace.wastedUsd += charge.cost;
+    await Promise.all([
+      this.breakers.record(deployment.id, 'failure', params.probe),
+      this.#closeReservation(run, record, params.reservation, charge),
+    ]);
+    return { ok: false, error: wrong, record };
+  }
+
+  /**
+   * A good non-streamed answer: settled, and taught to the breaker and the latency statistics, issued
+   * together (one round trip to a shared store: the settle). Non-streamed calls say nothing about
+   * time to first token: latency only.
+   */
+  async #settleGoodAnswer(
+    run: RequestRun,
+    deployment: DeploymentConfig,
+    record: AttemptRecord,
+    params: AttemptParams,
+    charge: Charge,
+  ): Promise<void> {
+    this.#settleAttempt(record, 'success', charge);
+    const took = record.endedAt - record.startedAt;
+    await Promise.all([
+      this.#closeReservation(run, record, params.reservation, charge),
+      this.breakers.record(deployment.id, 'success', params.probe, took),
+      this.latency.record(deployment.id, { latencyMs: took }),
+    ]);
   }
 
   /** Opens a stream and reads until its first token; that commits the request to this deployment. */
@@ -1474,21 +1496,9 @@ export class Router {
           provider: deployment.provider,
           status: 200,
         });
-        this.#settleAttempt(record, 'error', charge, wrong);
-        run.trace.wastedUsd += charge.cost;
-        await Promise.all([
-          this.breakers.record(deployment.id, 'failure', params.probe),
-          this.#closeReservation(run, record, params.reservation, charge),
-        ]);
-        return { ok: false, error: wrong, record };
+        return await this.#settleUselessAnswer(run, deployment, record, params, charge, wrong);
       }
-      this.#settleAttempt(record, 'success', charge);
-      const took = record.endedAt - record.startedAt;
-      await Promise.all([
-        this.#closeReservation(run, record, params.reservation, charge),
-        this.breakers.record(deployment.id, 'success', params.probe, took),
-        this.latency.record(deployment.id, { latencyMs: took }),
-      ]);
+      await this.#settleGoodAnswer(run, deployment, record, params, charge);
       return { ok: true, value: { ...result, usage: charge.usage }, record };
     } catch (thrown) {
       const error = this.#asError(thrown, deployment, deadline.signal);
