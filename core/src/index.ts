@@ -34,6 +34,7 @@ export type {
   EmbedResponse,
   EmbedResult,
   FinishReason,
+  Provider,
   ProviderKind,
   ProviderResult,
   ProviderStreamEvent,

@@ -4,10 +4,10 @@
  * shared/notes/provider-wire-facts.md.
  */
 
+import type { Provider } from '../../runtime/types.ts';
 import { errorResponse, providerOfPath } from '../simulator/index.ts';
 
-export type Provider = 'openai' | 'anthropic' | 'ollama';
-export const PROVIDERS: readonly Provider[] = ['openai', 'anthropic', 'ollama'];
+export { PROVIDERS, type Provider } from '../../runtime/types.ts';
 
 /** Endpoints that generate text (where stream and content faults make sense). */
 const GENERATION_PATHS = new Set([

@@ -10,6 +10,7 @@ export type { AdapterOptions, AttemptContext, ProviderAdapter } from './adapter.
 export { AnthropicAdapter, mapAnthropicStopReason } from './anthropic.ts';
 export { createHookedFetch } from './http-hooks.ts';
 export {
+  classifyHttpResponse,
   type NormalizeContext,
   normalizeError,
   normalizePayloadError,
