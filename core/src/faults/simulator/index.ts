@@ -6,6 +6,7 @@ export { sampleLatency, tokenTimeMs, ZERO_LATENCY } from './latency.ts';
 export type { ModelCatalogue, ModelSpec, OllamaDetails, ParamRule } from './models.ts';
 export { BUILTIN_MODELS, contextWindowsFromPrices, defaultCatalogue, lookupModel } from './models.ts';
 export { OLLAMA_VERSION } from './ollama.ts';
+export { errorOf, isRecord, readAnswer, requestText, type WireAnswer, type WireError } from './read.ts';
 export type { Simulator, SimulatorOptions } from './simulator.ts';
 export { createSimulator, providerOfPath, SIMULATED_API_KEY } from './simulator.ts';
 export type { ErrorSpec } from './wire.ts';
