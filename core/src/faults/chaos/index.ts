@@ -11,12 +11,14 @@ export type {
   TransportFault,
 } from './catalogue.ts';
 export { FAULT_IDS, FAULTS, faultApplies, isFaultId, isTerminalFrame, resolveParams } from './catalogue.ts';
+export type { ErrorAnswer, Finish, ProviderDialect, RateLimitSpec } from './dialect.ts';
 export type { Chaos, ChaosOptions, InjectionEvent, Upstream } from './engine.ts';
 export { createChaos, transportFaultOf } from './engine.ts';
 export type { ChaosCounters, Decision, FaultPlan, FaultRule, FaultTarget, Injection } from './plan.ts';
 export { createPlan, globMatch, rampRate, targetMatches, validateRules } from './plan.ts';
 export type { Random } from './prng.ts';
 export { deriveSeed as deriveChaosSeed, mulberry32, randomId } from './prng.ts';
+export { DIALECTS } from './providers/index.ts';
 export type { FaultEntry, FaultSpec } from './rule-format.ts';
 export {
   durationSchema,

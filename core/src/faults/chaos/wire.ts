@@ -5,7 +5,7 @@
  */
 
 import type { Provider } from '../../runtime/types.ts';
-import { errorResponse, providerOfPath } from '../simulator/index.ts';
+import { errorResponse, isRecord, providerOfPath } from '../simulator/index.ts';
 
 export { PROVIDERS, type Provider } from '../../runtime/types.ts';
 
@@ -105,9 +105,7 @@ export function describeRequest(
   };
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isRecord };
 
 export interface ProviderErrorSpec {
   /** OpenAI `type` / Anthropic `error.type`; ignored by Ollama. */

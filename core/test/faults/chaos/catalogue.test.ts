@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FAULT_IDS, FAULTS, resolveParams } from '../../../src/faults/chaos/catalogue.ts';
 import { transportFaultOf } from '../../../src/faults/chaos/engine.ts';
@@ -32,6 +34,26 @@ describe('catalogue definitions', () => {
       expect(definition.providers.length).toBeGreaterThan(0);
       for (const spec of Object.values(definition.params)) expect(typeof spec.default).toBe(spec.type);
     }
+  });
+
+  it('names no provider outside the dialect files: adding a provider is one file in providers/', () => {
+    const chaos = join(import.meta.dirname, '../../../src/faults/chaos');
+    const neutral = [
+      ...readdirSync(join(chaos, 'definitions')).map((f) => join('definitions', f)),
+      'catalogue.ts',
+      'dialect.ts',
+      'engine.ts',
+      'fault.ts',
+      'rewrite.ts',
+      'streams.ts',
+    ];
+    const named = neutral.flatMap((file) =>
+      [...readFileSync(join(chaos, file), 'utf8').matchAll(/['"`](openai|anthropic|ollama)['"`]/g)].map(
+        (m) => `${file}: ${m[0]}`,
+      ),
+    );
+    expect(neutral.length).toBeGreaterThan(8);
+    expect(named).toEqual([]);
   });
 
   it('rejects unknown, mistyped and out-of-range parameters', () => {
