@@ -6,10 +6,11 @@
  * adding a provider to the catalogue is adding one such file to providers/index.ts.
  */
 import type { Provider } from '../../runtime/types.ts';
+import { errorResponse } from '../simulator/index.ts';
 import type { FaultAction, FaultContext } from './fault.ts';
 import type { Random } from './prng.ts';
 import type { FrameOp, Framing } from './streams.ts';
-import { type ProviderErrorSpec, providerErrorResponse, type RequestInfo } from './wire.ts';
+import type { ProviderErrorSpec, RequestInfo } from './wire.ts';
 
 /**
  * An error answer as the provider gives it: its JSON error in its own envelope, or (`page`) the HTML
@@ -41,6 +42,10 @@ export interface ProviderDialect {
   readonly framing: Framing;
   /** A request id in this provider's form, drawn from `random`. */
   requestId(random: Random): string;
+  /** Streams unless the request says `stream: false` (Ollama); otherwise only with `stream: true`. */
+  readonly streamsByDefault?: boolean;
+  /** Whether a request body asks for JSON output (its JSON-mode or structured-output field). */
+  asksForJson(body: Record<string, unknown>): boolean;
   /** JSON mode comes by instruction (no request flag): a fault about JSON mode applies to every call. */
   readonly jsonByInstruction?: boolean;
   /** How it words each failure; a failure it lacks (no answer of that kind exists) is left out. */
@@ -91,7 +96,7 @@ export function errorAction(ctx: FaultContext, answer: ErrorAnswer): FaultAction
   if ('page' in answer) return { kind: 'respond', response: htmlErrorResponse(answer.status, answer.page) };
   return {
     kind: 'respond',
-    response: providerErrorResponse(ctx.info.provider, answer.status, {
+    response: errorResponse(ctx.info.provider, answer.status, {
       requestId: ctx.requestId(),
       ...answer.error,
     }),

@@ -8,7 +8,7 @@ export { BUILTIN_MODELS, contextWindowsFromPrices, defaultCatalogue, lookupModel
 export { OLLAMA_VERSION } from './ollama.ts';
 export { errorOf, isRecord, readAnswer, requestText, type WireAnswer, type WireError } from './read.ts';
 export type { Simulator, SimulatorOptions } from './simulator.ts';
-export { createSimulator, providerOfPath, SIMULATED_API_KEY } from './simulator.ts';
+export { createSimulator, providerOf, providerOfPath, SIMULATED_API_KEY } from './simulator.ts';
 export type { ErrorSpec } from './wire.ts';
 export {
   anthropicRequestId,

@@ -44,10 +44,11 @@ export function providerOfPath(pathname: string): Provider | undefined {
   return undefined;
 }
 
-function providerOf(request: Request, pathname: string): Provider | undefined {
+/** Which provider a request is for: by its path, and Anthropic's GET /v1/models by its anthropic-version header. */
+export function providerOf(pathname: string, headers?: Headers): Provider | undefined {
   const byPath = providerOfPath(pathname);
   // Anthropic also serves GET /v1/models; its SDK always sends anthropic-version.
-  if (byPath === 'openai' && request.headers.has('anthropic-version') && pathname.startsWith('/v1/models')) {
+  if (byPath === 'openai' && headers?.has('anthropic-version') && pathname.startsWith('/v1/models')) {
     return 'anthropic';
   }
   return byPath;
@@ -60,7 +61,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       if (request.signal.aborted) return Promise.reject(request.signal.reason);
       try {
         const call = makeCall(request);
-        return dispatch(call, providerOf(request, call.pathname));
+        return dispatch(call, providerOf(call.pathname, request.headers));
       } catch (error) {
         return Promise.reject(error);
       }

@@ -3,16 +3,24 @@
  * on 402, timeout_error on 504), anthropic-ratelimit-* headers with RFC 3339 resets, named SSE events
  * ending in message_stop, `event: error` inside a stream, and JSON by instruction (no JSON-mode flag).
  */
+
+import { isRecord } from '../../simulator/index.ts';
 import { jsonError, type ProviderDialect } from '../dialect.ts';
 import { randomId } from '../prng.ts';
 import { sseData, sseFrame } from '../streams.ts';
-import { isRecord, rfc3339 } from '../wire.ts';
+
+/** RFC 3339 timestamp (second precision) as in anthropic-ratelimit-*-reset. */
+export function rfc3339(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+}
 
 export const anthropic: ProviderDialect = {
   provider: 'anthropic',
   framing: 'sse',
   requestId: (random) => `req_011C${randomId(random, 20)}`,
   jsonByInstruction: true,
+  asksForJson: (body) =>
+    body.output_format != null || (isRecord(body.output_config) && body.output_config.format != null),
   errors: {
     rate_limit({ retryAfterMs: ms, limitType, now }) {
       const headers: Record<string, string> = {};

@@ -3,15 +3,18 @@
  * busy" 503s from its full queue, NDJSON lines ending in `done: true` with a done_reason, an error line
  * inside a stream; no quota, no context-length error (it truncates) and no content filter.
  */
+
+import { isRecord } from '../../simulator/index.ts';
 import { jsonError, type ProviderDialect } from '../dialect.ts';
 import { randomId } from '../prng.ts';
-import { isRecord } from '../wire.ts';
 
 const BUSY = 'server busy, please try again.  maximum pending requests exceeded';
 
 export const ollama: ProviderDialect = {
   provider: 'ollama',
   framing: 'ndjson',
+  streamsByDefault: true,
+  asksForJson: (body) => body.format !== undefined && body.format !== '',
   // Ollama sends no request id; an error it is made to give carries one in OpenAI's form.
   requestId: (random) => `req_${randomId(random, 32, '0123456789abcdef')}`,
   errors: {

@@ -3,20 +3,41 @@
  * where a cut or filtered answer is status `incomplete` with a reason, not a finish_reason), its error
  * wording and x-ratelimit-* headers, SSE frames ending in `[DONE]` or `response.completed`.
  */
+
+import { isRecord } from '../../simulator/index.ts';
 import { jsonError, type ProviderDialect, type TextEdit } from '../dialect.ts';
 import { randomId } from '../prng.ts';
 import { type FrameOp, sseData, sseFrame } from '../streams.ts';
-import { formatOpenAIDuration, isRecord, type RequestInfo } from '../wire.ts';
+import type { RequestInfo } from '../wire.ts';
 
 const RESPONSES_PATH = '/v1/responses';
 const isResponsesApi = (info: Pick<RequestInfo, 'endpoint'>) => info.endpoint === RESPONSES_PATH;
 
 const SERVER_ERROR_MESSAGE = 'The server had an error while processing your request. Sorry about that!';
 
+/** Formats a duration the way OpenAI's x-ratelimit-reset-* headers do: 174ms, 1.5s, 6m0s. */
+export function formatOpenAIDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(3))}s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes}m${Number(((ms - minutes * 60_000) / 1000).toFixed(3))}s`;
+}
+
+const JSON_FORMATS = new Set(['json_object', 'json_schema']);
+
 export const openai: ProviderDialect = {
   provider: 'openai',
   framing: 'sse',
   requestId: (random) => `req_${randomId(random, 32, '0123456789abcdef')}`,
+  // Chat's response_format, or the Responses API's text.format.
+  asksForJson: (body) =>
+    JSON_FORMATS.has(
+      (isRecord(body.response_format)
+        ? body.response_format.type
+        : isRecord(body.text) && isRecord(body.text.format)
+          ? body.text.format.type
+          : undefined) as string,
+    ),
   errors: {
     rate_limit({ model, retryAfterMs: ms, limitType, retryAfterMsHeader }) {
       const headers: Record<string, string> = {};
