@@ -1,12 +1,11 @@
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import type { JournalWriter, ReportFiles, SummaryFiles } from '../../reports/index.ts';
+import type { ReportFiles, SummaryFiles } from '../../reports/index.ts';
 import { loadRouterConfig } from '../../runtime/config/load.ts';
 import type { RouterConfig } from '../../runtime/config/schema.ts';
-import type { RunProgress, Scenario } from '../../scenarios/index.ts';
+import type { JournalStart, RunProgress, Scenario } from '../../scenarios/index.ts';
 import { hypothesisVerdict, type RunJournal } from '../../scenarios/journal.ts';
 import { displayPath } from '../shared/files.ts';
 import {
@@ -56,8 +55,6 @@ export interface ScenarioResult {
   files?: ReportFiles;
   wallMs: number;
 }
-
-const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
 /** Planned size of a run for the progress bar: simulated seconds when the load has a duration. */
 function planOf(scenario: Scenario): { total: number; unit: 's' | 'req' } {
@@ -141,6 +138,57 @@ function verdictLabel(result: ScenarioResult, stream: NodeJS.WriteStream = proce
   return paint('red', '! ERROR', stream);
 }
 
+/** What one scenario's run gave: its journal, or why there is none (or why it stopped). */
+interface Outcome {
+  journal?: RunJournal;
+  error?: string;
+}
+
+/**
+ * One scenario, whatever runs it: its journal is started on disk first (as 'incomplete', so a run
+ * killed outright still leaves one; the run finishes the same journal), then `execute` runs it, then
+ * its reports are written and the view updated.
+ */
+async function runOne(
+  item: { scenario: Scenario; id: number },
+  options: RunOptions,
+  mode: RunJournal['mode'],
+  outDir: string,
+  view: ProgressView,
+  execute: (start: JournalStart) => Promise<Outcome>,
+): Promise<ScenarioResult> {
+  const { scenario, id } = item;
+  const { startJournalHeader } = await import('../../scenarios/index.ts');
+  const { startJournal, writeReports } = await import('../../reports/index.ts');
+  const started = Date.now();
+  const start = startJournalHeader(scenario, { seed: options.seed, mode });
+  const writer = await startJournal(outDir, start).catch(() => undefined);
+  view.start(id, scenario);
+  const { journal, error } = await execute(start);
+  const result: ScenarioResult = {
+    scenario,
+    name: scenario.name,
+    wallMs: Date.now() - started,
+    ...(journal ? { journal } : {}),
+    ...(error ? { error } : {}),
+  };
+  if (journal) {
+    try {
+      result.files = writer
+        ? (await writer.finish(journal)).files
+        : (await writeReports(journal, outDir)).files;
+    } catch (writeError) {
+      result.error = `cannot write reports: ${(writeError as Error).message}`;
+    }
+  } else if (writer) {
+    result.files = (await writer.interrupt().catch(() => undefined))?.files;
+  }
+  view.finish(id, result);
+  return result;
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 /** Runs scenarios on a pool of worker threads; resolves when all ended or were stopped. */
 async function runAll(
   scenarios: Scenario[],
@@ -149,85 +197,57 @@ async function runAll(
   view: ProgressView,
   signal: AbortSignal,
 ): Promise<ScenarioResult[]> {
-  const { startJournal, writeReports } = await import('../../reports/index.ts');
   const results: ScenarioResult[] = new Array(scenarios.length);
   const queue = scenarios.map((scenario, id) => ({ scenario, id }));
   const mode = options.realTime || options.live ? 'real-time' : 'virtual';
   const workerCount = Math.max(1, Math.min(options.concurrency, scenarios.length));
   const workers: Worker[] = [];
 
-  const runOn = (worker: Worker): Promise<void> =>
-    new Promise<void>((resolveWorker) => {
-      let current: { scenario: Scenario; id: number; started: number; writer?: JournalWriter } | undefined;
-      const next = async () => {
-        const item = signal.aborted ? undefined : queue.shift();
-        if (!item) {
-          resolveWorker();
-          return;
-        }
-        current = { ...item, started: Date.now() };
-        // An incomplete journal is on disk from the start: a run killed outright still leaves one.
-        current.writer = await startJournal(outDir, {
-          runId: crypto.randomUUID(),
-          wall: { startedAt: new Date().toISOString() },
-          scenario: {
-            name: item.scenario.name,
-            description: item.scenario.description,
-            file: item.scenario.file,
-            seed: options.seed ?? item.scenario.seed,
-          },
-          versions: { switchyard: version, node: process.versions.node, sdks: {} },
-          mode,
-          config: item.scenario.router,
-        }).catch(() => undefined);
-        view.start(item.id, item.scenario);
-        worker.postMessage({
-          type: 'run',
-          id: item.id,
-          scenario: item.scenario,
-          mode,
-          ...(options.live ? { live: true } : {}),
-          ...(options.seed !== undefined ? { seed: options.seed } : {}),
-          ...(options.streamShare !== undefined ? { streamShare: options.streamShare } : {}),
-        } satisfies ToWorker);
+  /** One scenario on a worker: resolves with what the worker answered (or its crash). */
+  const onWorker = (worker: Worker, item: { scenario: Scenario; id: number }, start: JournalStart) =>
+    new Promise<Outcome>((resolveRun) => {
+      const done = (outcome: Outcome) => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        resolveRun(outcome);
       };
-      const settle = async (journal: RunJournal | undefined, error: string | undefined) => {
-        const item = current!;
-        current = undefined;
-        const result: ScenarioResult = {
-          scenario: item.scenario,
-          name: item.scenario.name,
-          wallMs: Date.now() - item.started,
-          ...(journal ? { journal } : {}),
-          ...(error ? { error } : {}),
-        };
-        if (journal) {
-          try {
-            result.files = item.writer
-              ? (await item.writer.finish(journal)).files
-              : (await writeReports(journal, outDir)).files;
-          } catch (writeError) {
-            result.error = `cannot write reports: ${(writeError as Error).message}`;
-          }
-        } else if (item.writer) {
-          result.files = (await item.writer.interrupt().catch(() => undefined))?.files;
-        }
-        results[item.id] = result;
-        view.finish(item.id, result);
-        await next();
+      const onMessage = (message: FromWorker) => {
+        if (message.id !== item.id) return;
+        if (message.type === 'progress') view.update(item.id, item.scenario, message.progress);
+        else if (message.type === 'done')
+          done({ journal: message.journal, ...(message.error ? { error: message.error } : {}) });
+        else done({ error: message.error });
       };
-      worker.on('message', (message: FromWorker) => {
-        if (!current || message.id !== current.id) return;
-        if (message.type === 'progress') view.update(current.id, current.scenario, message.progress);
-        else if (message.type === 'done') void settle(message.journal, message.error);
-        else void settle(undefined, message.error);
-      });
-      worker.on('error', (error) => {
-        if (current) void settle(undefined, error.message);
-        else resolveWorker();
-      });
-      void next();
+      const onError = (error: Error) => done({ error: error.message });
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.postMessage({
+        type: 'run',
+        id: item.id,
+        scenario: item.scenario,
+        mode,
+        journal: start,
+        ...(options.live ? { live: true } : {}),
+        ...(options.seed !== undefined ? { seed: options.seed } : {}),
+        ...(options.streamShare !== undefined ? { streamShare: options.streamShare } : {}),
+      } satisfies ToWorker);
     });
+
+  // A worker that crashed (its 'error' event: it has exited) takes no further scenario.
+  const crashed = new Set<Worker>();
+  const drain = async (worker: Worker): Promise<void> => {
+    worker.once('error', () => crashed.add(worker));
+    for (
+      let item = queue.shift();
+      item && !signal.aborted;
+      item = crashed.has(worker) ? undefined : queue.shift()
+    ) {
+      const current = item;
+      results[current.id] = await runOne(current, options, mode, outDir, view, (start) =>
+        onWorker(worker, current, start),
+      );
+    }
+  };
 
   const onAbort = () => {
     for (const worker of workers) worker.postMessage({ type: 'abort' } satisfies ToWorker);
@@ -238,7 +258,7 @@ async function runAll(
     for (let i = 0; i < workerCount; i++) {
       const worker = new Worker(new URL('./run-worker.ts', import.meta.url));
       workers.push(worker);
-      runs.push(runOn(worker));
+      runs.push(drain(worker));
     }
     await Promise.all(runs);
   } finally {
@@ -259,7 +279,6 @@ async function runAllAgainst(
   view: ProgressView,
   signal: AbortSignal,
 ): Promise<ScenarioResult[]> {
-  const { startJournal, writeReports } = await import('../../reports/index.ts');
   const { AgainstSetupError, runAgainst, startAgainstProxy } = await import('../../scenarios/index.ts');
   let proxy: Awaited<ReturnType<typeof startAgainstProxy>>;
   try {
@@ -280,58 +299,34 @@ async function runAllAgainst(
   try {
     for (const [id, scenario] of scenarios.entries()) {
       if (signal.aborted) break;
-      const started = Date.now();
-      const seed = options.seed ?? scenario.seed;
-      const writer = await startJournal(outDir, {
-        runId: crypto.randomUUID(),
-        wall: { startedAt: new Date().toISOString() },
-        scenario: { name: scenario.name, description: scenario.description, file: scenario.file, seed },
-        versions: { switchyard: version, node: process.versions.node, sdks: {} },
-        mode: 'against',
-        config: scenario.router,
-      }).catch(() => undefined);
-      view.start(id, scenario);
-      let runError: string | undefined;
-      let journal: RunJournal | undefined;
-      try {
-        journal = await runAgainst(scenario, {
-          gatewayUrl: options.against,
-          proxy,
-          signal,
-          ...(options.model ? { model: options.model } : {}),
-          ...(options.seed !== undefined ? { seed: options.seed } : {}),
-          ...(options.streamShare !== undefined ? { streamShare: options.streamShare } : {}),
-          ...(process.env[GATEWAY_KEY_ENV] ? { apiKey: process.env[GATEWAY_KEY_ENV] } : {}),
-          onProgress: (progress) => view.update(id, scenario, progress),
-          onError: (error) => {
-            runError = error instanceof Error ? error.message : String(error);
-          },
-        });
-      } catch (error) {
-        await writer?.interrupt().catch(() => undefined);
-        // Not wired or not reachable: nothing can be graded, for this scenario or the next.
-        if (error instanceof AgainstSetupError) throw new CliError(error.message, EXIT.badInput);
-        runError = error instanceof Error ? error.message : String(error);
-      }
-      const result: ScenarioResult = {
-        scenario,
-        name: scenario.name,
-        wallMs: Date.now() - started,
-        ...(journal ? { journal } : {}),
-        ...(runError ? { error: runError } : {}),
-      };
-      if (journal) {
+      let setupError: InstanceType<typeof AgainstSetupError> | undefined;
+      const result = await runOne({ scenario, id }, options, 'against', outDir, view, async (start) => {
+        let error: string | undefined;
         try {
-          result.files = writer
-            ? (await writer.finish(journal)).files
-            : (await writeReports(journal, outDir)).files;
-        } catch (writeError) {
-          result.error = `cannot write reports: ${(writeError as Error).message}`;
+          const journal = await runAgainst(scenario, {
+            gatewayUrl: options.against,
+            proxy,
+            signal,
+            journal: start,
+            ...(options.model ? { model: options.model } : {}),
+            ...(options.seed !== undefined ? { seed: options.seed } : {}),
+            ...(options.streamShare !== undefined ? { streamShare: options.streamShare } : {}),
+            ...(process.env[GATEWAY_KEY_ENV] ? { apiKey: process.env[GATEWAY_KEY_ENV] } : {}),
+            onProgress: (progress) => view.update(id, scenario, progress),
+            onError: (cause) => {
+              error = messageOf(cause);
+            },
+          });
+          return { journal, ...(error ? { error } : {}) };
+        } catch (cause) {
+          if (cause instanceof AgainstSetupError) setupError = cause;
+          return { error: messageOf(cause) };
         }
-      }
+      });
+      // Not wired or not reachable: nothing can be graded, for this scenario or the next.
+      if (setupError) throw new CliError(setupError.message, EXIT.badInput);
       results.push(result);
-      view.finish(id, result);
-      const a = journal?.against;
+      const a = result.journal?.against;
       if (a)
         err(
           paint(
