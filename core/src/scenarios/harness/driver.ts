@@ -36,6 +36,7 @@ export interface LoadOptions {
   maxRequests?: number | undefined;
   /** Virtual time: the clock the driver moves on, and the quiet turns that mean "settled". */
   virtual?: { clock: DriverClock; quietTurns: number } | undefined;
+  /** Aborting ends the run early: the journal is then 'incomplete' and holds what happened so far. */
   signal?: AbortSignal | undefined;
   onProgress?: ((progress: RunProgress) => void) | undefined;
 }

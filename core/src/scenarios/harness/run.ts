@@ -7,22 +7,11 @@ import { evaluateHypotheses } from '../hypotheses/index.ts';
 import type { RunJournal } from '../journal.ts';
 import type { Scenario } from '../schema.ts';
 import type { Target } from '../targets/target.ts';
-import type { DriverClock } from './clock-driver.ts';
-import { type RunProgress, runLoad } from './driver.ts';
+import { type LoadOptions, runLoad } from './driver.ts';
 import { faultWindowsOf } from './faults.ts';
 import { finishJournal, type JournalStart, startJournalHeader } from './journal.ts';
 
-export interface HarnessOptions {
-  seed: number;
-  /** Forces the share of streamed requests (0..1) for every request (`run --stream-share`). */
-  streamShare?: number | undefined;
-  /** Safety cap on requests for duration-only loads (default 100 000). */
-  maxRequests?: number | undefined;
-  /** Virtual time: the DriverClock the target runs on, and the quiet turns that mean "settled". */
-  virtual?: { clock: DriverClock; quietTurns: number } | undefined;
-  /** Aborting ends the run early: the journal is then 'incomplete' and holds what happened so far. */
-  signal?: AbortSignal | undefined;
-  onProgress?: ((progress: RunProgress) => void) | undefined;
+export interface HarnessOptions extends LoadOptions {
   /** Called with an error that cut the run short (the journal is still returned, 'incomplete'). */
   onError?: ((error: unknown) => void) | undefined;
   /** The journal's header, when the caller already wrote it (the CLI, before the run); else made here. */

@@ -28,6 +28,15 @@ export interface JournalParts {
  */
 export type Need = 'requests' | 'upstream-calls' | 'internals';
 
+/** What of the router an `internals` check reads, said where a target cannot show it. */
+export const INTERNALS = {
+  breakers: 'its circuit breakers: the provider side shows calls, not breaker states',
+  spend: 'its spend: upstream token usage is not priced outside the router',
+  budgets: 'its budgets and spend ledger',
+  deadlines: 'its deadlines: a timeout seen from outside does not say which deadline fired',
+  chain: "its fallback chain: its own configuration, not the scenario's",
+} as const;
+
 export interface Check<T extends Hypothesis['type'] = Hypothesis['type']> {
   type: T;
   needs: Need;
@@ -93,3 +102,11 @@ export const byExamples = (
   actual: bad.length === 0 ? held : broken,
   examples: bad,
 });
+
+/** A check: what it is for and needs, and how it judges (`h` typed as its own hypothesis type). */
+export function defineCheck<T extends Hypothesis['type']>(
+  info: Omit<Check<T>, 'evaluate'>,
+  evaluate: Check<T>['evaluate'],
+): Check<T> {
+  return { ...info, evaluate };
+}

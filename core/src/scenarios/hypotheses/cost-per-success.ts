@@ -1,12 +1,10 @@
 /** cost_per_success: what the router spent per successful request (its own pricing of the usage). */
-import { type Check, empty, inconclusive, judged } from './check.ts';
+import { defineCheck, empty, INTERNALS, inconclusive, judged } from './check.ts';
 import { usd } from './select.ts';
 
-export const costPerSuccess: Check<'cost_per_success'> = {
-  type: 'cost_per_success',
-  needs: 'internals',
-  reads: 'its spend: upstream token usage is not priced outside the router',
-  evaluate(h, selected) {
+export const costPerSuccess = defineCheck(
+  { type: 'cost_per_success', needs: 'internals', reads: INTERNALS.spend },
+  (h, selected) => {
     const summary = `cost per success ≤ ${usd(h.atMostUsd)}`;
     const expected = `≤ ${usd(h.atMostUsd)}`;
     if (selected.length === 0) return empty(summary, expected);
@@ -31,4 +29,4 @@ export const costPerSuccess: Check<'cost_per_success'> = {
       examples: [...selected].sort((a, b) => b.costUsd - a.costUsd).map((r) => r.id),
     };
   },
-};
+);

@@ -1,10 +1,9 @@
 /** max_attempts_per_request: no request made more attempts (upstream calls) than allowed. */
-import { type Check, empty, judged } from './check.ts';
+import { defineCheck, empty, judged } from './check.ts';
 
-export const maxAttemptsPerRequest: Check<'max_attempts_per_request'> = {
-  type: 'max_attempts_per_request',
-  needs: 'upstream-calls',
-  evaluate(h, selected) {
+export const maxAttemptsPerRequest = defineCheck(
+  { type: 'max_attempts_per_request', needs: 'upstream-calls' },
+  (h, selected) => {
     const summary = `at most ${h.atMost} attempts per request`;
     const expected = `≤ ${h.atMost}`;
     if (selected.length === 0) return empty(summary, expected);
@@ -17,4 +16,4 @@ export const maxAttemptsPerRequest: Check<'max_attempts_per_request'> = {
       examples: selected.filter((r) => r.attempts.length > h.atMost).map((r) => r.id),
     };
   },
-};
+);

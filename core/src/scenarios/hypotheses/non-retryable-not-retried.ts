@@ -1,12 +1,11 @@
 /** non_retryable_not_retried: an error no retry can fix (bad request, auth…) is never retried on the same deployment. */
 import type { ErrorKind } from '../../runtime/errors.ts';
-import { byExamples, type Check, inconclusive } from './check.ts';
+import { byExamples, defineCheck, inconclusive } from './check.ts';
 import { defaultNonRetryableKinds } from './select.ts';
 
-export const nonRetryableNotRetried: Check<'non_retryable_not_retried'> = {
-  type: 'non_retryable_not_retried',
-  needs: 'upstream-calls',
-  evaluate(h, selected) {
+export const nonRetryableNotRetried = defineCheck(
+  { type: 'non_retryable_not_retried', needs: 'upstream-calls' },
+  (h, selected) => {
     const kinds = new Set<ErrorKind>(h.kinds ?? defaultNonRetryableKinds());
     const summary = 'a non-retryable error is never retried on the same deployment';
     const expected = `no retry after ${[...kinds].join(', ')}`;
@@ -33,4 +32,4 @@ export const nonRetryableNotRetried: Check<'non_retryable_not_retried'> = {
       `${bad.length} requests retried a non-retryable error (${[...seenKinds].join(', ')})`,
     );
   },
-};
+);

@@ -1,11 +1,10 @@
 /** retries_spread: retries are spread out in time (no retry storm): at most N start within any window. */
-import { type Check, inconclusive, judged } from './check.ts';
+import { defineCheck, inconclusive, judged } from './check.ts';
 import { ms } from './select.ts';
 
-export const retriesSpread: Check<'retries_spread'> = {
-  type: 'retries_spread',
-  needs: 'upstream-calls',
-  evaluate(h, selected) {
+export const retriesSpread = defineCheck(
+  { type: 'retries_spread', needs: 'upstream-calls' },
+  (h, selected) => {
     const summary = `at most ${h.atMost} retries start within any ${ms(h.window)}`;
     const expected = `≤ ${h.atMost} per ${ms(h.window)}`;
     const starts: Array<{ at: number; id: string }> = [];
@@ -33,4 +32,4 @@ export const retriesSpread: Check<'retries_spread'> = {
       examples: best > h.atMost ? [...new Set(starts.slice(bestFrom, bestFrom + best).map((s) => s.id))] : [],
     };
   },
-};
+);

@@ -1,12 +1,10 @@
 /** wasted_spend: money spent on attempts whose answer nobody got (failed, hedge losers, retried). */
-import { type Check, empty, judged } from './check.ts';
+import { defineCheck, empty, INTERNALS, judged } from './check.ts';
 import { pct, usd } from './select.ts';
 
-export const wastedSpend: Check<'wasted_spend'> = {
-  type: 'wasted_spend',
-  needs: 'internals',
-  reads: 'its spend: upstream token usage is not priced outside the router',
-  evaluate(h, selected) {
+export const wastedSpend = defineCheck(
+  { type: 'wasted_spend', needs: 'internals', reads: INTERNALS.spend },
+  (h, selected) => {
     const wasted = selected.reduce((sum, r) => sum + r.wastedUsd, 0);
     const total = selected.reduce((sum, r) => sum + r.costUsd, 0);
     const share = total > 0 ? wasted / total : 0;
@@ -34,4 +32,4 @@ export const wastedSpend: Check<'wasted_spend'> = {
         .map((r) => r.id),
     };
   },
-};
+);
