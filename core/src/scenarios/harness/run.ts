@@ -6,10 +6,10 @@ import type { Clock } from '../../runtime/clock.ts';
 import { evaluateHypotheses } from '../hypotheses/index.ts';
 import type { RunJournal } from '../journal.ts';
 import type { Scenario } from '../schema.ts';
-import type { Target } from '../targets/target.ts';
 import { type LoadOptions, runLoad } from './driver.ts';
 import { faultWindowsOf } from './faults.ts';
 import { finishJournal, type JournalStart, startJournalHeader } from './journal.ts';
+import type { Target } from './target.ts';
 
 export interface HarnessOptions extends LoadOptions {
   /** Called with an error that cut the run short (the journal is still returned, 'incomplete'). */

@@ -18,9 +18,9 @@ import { Router } from '../../runtime/router.ts';
 import type { AttemptRecord, DecisionTrace } from '../../runtime/trace/trace.ts';
 import { type Provider, type StreamEvent, wireProviderOf } from '../../runtime/types.ts';
 import { faultCountersOf, scenarioChaos, scenarioSimulator } from '../harness/faults.ts';
+import type { Target } from '../harness/target.ts';
 import type { AttemptSummary, RequestRecord, RunJournal } from '../journal.ts';
 import type { Scenario } from '../schema.ts';
-import type { Target } from './target.ts';
 
 /** The key every simulated deployment is given (the simulator's own fake). */
 const KEY_ENV = 'SWITCHYARD_SCENARIO_API_KEY';

@@ -1,11 +1,12 @@
 /**
  * What the harness runs a scenario against. Two targets: the in-process Router over the simulated
- * (or live) providers (router.ts), and an external HTTP gateway whose upstreams point at the chaos
- * proxy (gateway/). The harness drives the load and grades; a target sends, and says what it saw.
+ * (or live) providers (targets/router.ts), and an external HTTP gateway whose upstreams point at the chaos
+ * proxy (targets/gateway/). The harness drives the load and grades; a target sends, and says what it saw.
  */
-import type { Send } from '../harness/driver.ts';
+
 import type { Unseen } from '../hypotheses/index.ts';
 import type { AgainstSummary, FaultCounters, RequestRecord, RunJournal } from '../journal.ts';
+import type { Send } from './driver.ts';
 
 export interface Target {
   /** The run's mode, as the journal records it. */
