@@ -58,10 +58,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const seed = options.seed ?? scenario.seed;
   const virtual = mode === 'virtual' ? new DriverClock(VIRTUAL_EPOCH_MS) : undefined;
   const clock: Clock = virtual ?? new RealClock();
-  const target = routerTarget(scenario, seed, clock, { mode, live });
+  const t0 = clock.now();
+  const target = routerTarget(scenario, seed, clock, { mode, live, t0 });
   return runOnTarget(scenario, target, clock, {
     ...options,
     seed,
+    t0,
     virtual: virtual ? { clock: virtual, quietTurns: options.quietTurns ?? 3 } : undefined,
   });
 }

@@ -30,6 +30,8 @@ export type Send = (
 
 export interface LoadOptions {
   seed: number;
+  /** The run's start on its clock (default: now); arrivals and the drain count from it. */
+  t0?: number | undefined;
   /** Forces the share of streamed requests (0..1) for every request (`run --stream-share`). */
   streamShare?: number | undefined;
   /** Safety cap on requests for duration-only loads (default 100 000). */
@@ -69,7 +71,7 @@ export async function runLoad(
 ): Promise<LoadResult> {
   const { seed, virtual } = options;
   const load = scenario.load;
-  const t0 = clock.now();
+  const t0 = options.t0 ?? clock.now();
   const rel = (t: number) => t - t0;
   const maxRequests = Math.min(
     load.requests ?? options.maxRequests ?? 100_000,

@@ -25,8 +25,8 @@ export async function runOnTarget(
   options: HarnessOptions,
 ): Promise<RunJournal> {
   const start = options.journal ?? startJournalHeader(scenario, { seed: options.seed, mode: target.mode });
-  const t0 = clock.now();
-  const load = await runLoad(scenario, clock, target.send, options);
+  const t0 = options.t0 ?? clock.now();
+  const load = await runLoad(scenario, clock, target.send, { ...options, t0 });
   const endAt = clock.now();
   await target.close();
   if (load.error !== undefined) options.onError?.(load.error);

@@ -33,6 +33,8 @@ export interface RouterTargetOptions {
   live?: { env: Record<string, string | undefined>; fetch?: typeof fetch } | undefined;
   /** Virtual time (`clock` is the harness's DriverClock), or real time. */
   mode: 'virtual' | 'real-time';
+  /** The run's start on the clock: records are made as each request ends, relative to it. */
+  t0: number;
 }
 
 /** SHA-256 of a text, hex, first 16 characters: the trace contract's form of delivered text. */
@@ -68,13 +70,15 @@ export function routerTarget(
     newId: () => nextId,
   });
 
-  const traces = new Map<string, DecisionTrace>();
-  const streamed = new Map<string, StreamedText>();
+  const { t0 } = options;
+  // Each request's record is made from its trace when the router hands it over (the trace as it was
+  // then, without copying it); a stream's received text is added when the caller's loop ends.
+  const records = new Map<string, RequestRecord>();
   const startedAt = new Map<string, { at: number; stream: boolean }>();
   const breakerTransitions: Array<Omit<RunJournal['breakerTransitions'][number], 'atMs'> & { at: number }> =
     [];
   const unsubscribeTrace = router.onTrace((trace) => {
-    traces.set(trace.id, structuredClone(trace));
+    records.set(trace.id, toRecord(trace, t0, { retryAfterSent: (attempt) => waitsSent.of(attempt) }));
   });
   const unsubscribeBreakers = router.breakers.onTransition((event) => {
     breakerTransitions.push({ deployment: event.deployment, from: event.from, to: event.to, at: event.at });
@@ -96,7 +100,11 @@ export function routerTarget(
       // stream() surfaces failures as events; a throw here is the caller-side abort.
       outcome = 'error';
     }
-    streamed.set(id, { chars: text.length, hash: textHash(text) });
+    const record = records.get(id);
+    if (record) {
+      record.streamedChars = text.length;
+      record.streamedHash = textHash(text);
+    }
     return outcome;
   };
 
@@ -114,17 +122,12 @@ export function routerTarget(
       return consume(id, router.stream(generated.request, signal ? { signal } : {}));
     },
 
-    records({ t0, endAt, hung }) {
-      const requests = [...traces.values()].map((trace) =>
-        toRecord(trace, t0, {
-          ...(streamed.has(trace.id) ? { stream: streamed.get(trace.id)! } : {}),
-          retryAfterSent: (attempt) => waitsSent.of(attempt),
-        }),
-      );
+    records({ endAt, hung }) {
+      const requests = [...records.values()];
       // A request that never ended has no trace: it is recorded hung, with nothing known of its attempts.
       for (const id of hung) {
         const start = startedAt.get(id);
-        if (traces.has(id) || !start) continue;
+        if (records.has(id) || !start) continue;
         requests.push(hungRecord(id, start.at - t0, endAt - t0, start.stream));
       }
       requests.sort((a, b) => a.startMs - b.startMs || (a.id < b.id ? -1 : 1));
@@ -141,11 +144,6 @@ export function routerTarget(
       unsubscribeBreakers();
     },
   };
-}
-
-interface StreamedText {
-  chars: number;
-  hash: string;
 }
 
 /** Every OpenAI/Anthropic deployment gets the fake scenario key (configs may name real env vars). */
@@ -229,8 +227,6 @@ function hungRecord(id: string, startMs: number, endMs: number, stream: boolean)
 
 /** What the harness itself saw of a request, beside its trace. */
 export interface RecordEvidence {
-  /** Streams: the text the caller received (characters, hash). */
-  stream?: StreamedText;
   /** The Retry-After wait the provider's answer to this attempt asked for, as the harness sent it. */
   retryAfterSent?: (attempt: AttemptRecord) => number | undefined;
 }
@@ -298,10 +294,6 @@ export function toRecord(trace: DecisionTrace, t0: number, evidence: RecordEvide
   const phase = trace.error?.timeoutPhase;
   if (trace.outcome !== 'success' && typeof phase === 'string') record.timeoutPhase = phase as TimeoutPhase;
   if (trace.finalDeployment) record.finalDeployment = trace.finalDeployment;
-  if (evidence.stream) {
-    record.streamedChars = evidence.stream.chars;
-    record.streamedHash = evidence.stream.hash;
-  }
   if (trace.deliveredChars !== undefined) record.deliveredChars = trace.deliveredChars;
   if (trace.deliveredHash !== undefined) record.deliveredHash = trace.deliveredHash;
   if (trace.budgetEvents?.length)

@@ -153,7 +153,7 @@ export async function openGatewayTarget(
     mode: 'against',
 
     async send(id, generated, signal) {
-      const route = generated.request.model ?? resolveRoute(scenario.router, generated.request).name;
+      const route = generated.request.model ?? generated.route;
       const call: ClientCall = {
         id,
         generated,
