@@ -6,7 +6,8 @@
  *    streams, providers and models) sent one by one through the runtime's adapter over the official
  *    SDK straight to the zero-latency simulator, with no router, no faults and no harness (target:
  *    the library's wall time per request ≤ 2× the bare cost). Scenario and bare run back to back,
- *    scenario by scenario, so the machine's load weighs on both alike.
+ *    scenario by scenario. Both are also timed in CPU time, which on an idle machine is the wall
+ *    time and which other workloads on a shared machine do not inflate: the ratio is taken on it.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,8 +24,18 @@ const files = readdirSync(dir)
   .sort();
 const scenarios = await Promise.all(files.map((f) => loadScenario(join(dir, f))));
 
+/** Wall and CPU ms of `run`. */
+async function timed<T>(run: () => Promise<T>): Promise<{ value: T; wallMs: number; cpuMs: number }> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const value = await run();
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { value, wallMs, cpuMs: (used.user + used.system) / 1000 };
+}
+
 /** The same requests as the scenario's, each straight to the simulator through its deployment's adapter. */
-async function bareRun(scenario: Scenario, count: number): Promise<number> {
+async function bareRun(scenario: Scenario, count: number): Promise<void> {
   const simulator = createSimulator({
     clock: new VirtualClock(),
     seed: scenario.seed,
@@ -46,7 +57,6 @@ async function bareRun(scenario: Scenario, count: number): Promise<number> {
   );
   const make = createRequestFactory(scenario, scenario.seed);
   const signal = new AbortController().signal;
-  const started = performance.now();
   for (let i = 0; i < count; i++) {
     const { route, stream, request } = make(i);
     const deployment = config.routes.find((r) => r.name === route)?.deployments[0] ?? route;
@@ -55,23 +65,26 @@ async function bareRun(scenario: Scenario, count: number): Promise<number> {
     if (stream) for await (const _ of adapter.stream(asked, { signal }));
     else await adapter.complete(asked, { signal });
   }
-  return performance.now() - started;
 }
 
 let wallMs = 0;
+let cpuMs = 0;
 let bareMs = 0;
+let bareCpuMs = 0;
 let simulatedMs = 0;
 let requests = 0;
 let providerCalls = 0;
 let complete = 0;
 const perScenario: Record<string, Record<string, number | string>> = {};
 for (const scenario of scenarios) {
-  const started = performance.now();
-  const journal = await runScenario(scenario);
-  const wall = performance.now() - started;
-  const bare = await bareRun(scenario, journal.requests.length);
+  const run = await timed(() => runScenario(scenario));
+  const journal = run.value;
+  const bare = await timed(() => bareRun(scenario, journal.requests.length));
+  const wall = run.wallMs;
   wallMs += wall;
-  bareMs += bare;
+  cpuMs += run.cpuMs;
+  bareMs += bare.wallMs;
+  bareCpuMs += bare.cpuMs;
   simulatedMs += journal.durationMs;
   requests += journal.requests.length;
   providerCalls += journal.faultCounters.requestsSeen;
@@ -83,11 +96,13 @@ for (const scenario of scenarios) {
     requests: journal.requests.length,
     providerCalls: journal.faultCounters.requestsSeen,
     usPerRequest: round(perRequest(wall), 0),
-    bareUsPerRequest: round(perRequest(bare), 0),
+    cpuUsPerRequest: round(perRequest(run.cpuMs), 0),
+    bareUsPerRequest: round(perRequest(bare.wallMs), 0),
+    bareCpuUsPerRequest: round(perRequest(bare.cpuMs), 0),
     verdict: journal.verdict,
   };
   console.log(
-    `  ${scenario.name.padEnd(26)} ${round(wall, 0).toString().padStart(6)} ms wall  ${(journal.durationMs / 1000).toFixed(1).padStart(6)} s simulated  ${String(journal.requests.length).padStart(5)} requests  ${round(perRequest(wall), 0)} µs/request vs bare ${round(perRequest(bare), 0)} (×${round(wall / bare, 2)})  ${journal.verdict}`,
+    `  ${scenario.name.padEnd(26)} ${round(wall, 0).toString().padStart(6)} ms wall  ${(journal.durationMs / 1000).toFixed(1).padStart(6)} s simulated  ${String(journal.requests.length).padStart(5)} requests  ${round(perRequest(run.cpuMs), 0)} µs CPU/request vs bare ${round(perRequest(bare.cpuMs), 0)} (×${round(run.cpuMs / bare.cpuMs, 2)})  ${journal.verdict}`,
   );
 }
 
@@ -128,14 +143,17 @@ const metrics = {
   provider_calls: providerCalls,
   us_per_request: (wallMs * 1000) / requests,
   bare_us_per_request: (bareMs * 1000) / requests,
-  per_request_vs_bare: wallMs / bareMs,
+  cpu_us_per_request: (cpuMs * 1000) / requests,
+  bare_cpu_us_per_request: (bareCpuMs * 1000) / requests,
+  per_request_vs_bare: cpuMs / bareCpuMs,
+  per_request_vs_bare_wall: wallMs / bareMs,
   us_per_provider_call: (wallMs * 1000) / providerCalls,
   requests_per_wall_s: requests / (wallMs / 1000),
 };
 console.log(
   `chaos library: ${files.length} scenarios, ${round(simulatedMs / 1000, 1)} s simulated in ${round(wallMs / 1000, 2)} s wall on one thread (×${round(metrics.speedup, 0)}), ` +
     `${round(twoCores.wallMs / 1000, 2)} s on 2 cores (×${round(metrics.speedup_2_cores, 0)}); ${requests} requests / ${providerCalls} provider calls; ` +
-    `${round(metrics.us_per_request, 0)} µs per request vs ${round(metrics.bare_us_per_request, 0)} µs bare (×${round(metrics.per_request_vs_bare, 2)})`,
+    `${round(metrics.cpu_us_per_request, 0)} µs CPU per request vs ${round(metrics.bare_cpu_us_per_request, 0)} µs bare (×${round(metrics.per_request_vs_bare, 2)}; wall ×${round(metrics.per_request_vs_bare_wall, 2)})`,
 );
 emit({
   metrics,
