@@ -117,11 +117,12 @@ async function onTwoCores(): Promise<{ wallMs: number; simulatedMs: number }> {
       try {
         for (let file = queue.shift(); file; file = queue.shift()) {
           const path = join(dir, file);
-          simulated += await new Promise<number>((resolve, reject) => {
+          const ms = await new Promise<number>((resolve, reject) => {
             worker.once('message', resolve);
             worker.once('error', reject);
             worker.postMessage(path);
           });
+          simulated += ms;
         }
       } finally {
         await worker.terminate();
