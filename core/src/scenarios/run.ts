@@ -13,6 +13,7 @@ import type { Scenario } from './schema.ts';
 import { type AgainstProxy, startAgainstProxy } from './targets/gateway/proxy.ts';
 import { type GatewayTargetOptions, openGatewayTarget } from './targets/gateway/target.ts';
 import { routerTarget } from './targets/router.ts';
+import { openScenarioState } from './targets/router-state.ts';
 
 export interface RunOptions {
   /** Overrides the scenario's seed. */
@@ -40,6 +41,8 @@ export interface RunOptions {
   live?: { env: Record<string, string | undefined>; fetch?: typeof fetch };
   /** The journal's header, when the caller already wrote it (the CLI starts each journal on disk). */
   journal?: JournalStart;
+  /** The Redis a scenario with `state: redis` uses (else SWITCHYARD_REDIS_URL, else one the run starts). */
+  redisUrl?: string;
 }
 
 /** Virtual runs start at a fixed instant so budget periods (UTC minute/hour/day) line up run after run. */
@@ -58,14 +61,22 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const seed = options.seed ?? scenario.seed;
   const virtual = mode === 'virtual' ? new DriverClock(VIRTUAL_EPOCH_MS) : undefined;
   const clock: Clock = virtual ?? new RealClock();
-  const t0 = clock.now();
-  const target = routerTarget(scenario, seed, clock, { mode, live, t0 });
-  return runOnTarget(scenario, target, clock, {
-    ...options,
-    seed,
-    t0,
-    virtual: virtual ? { clock: virtual, quietTurns: options.quietTurns ?? 3 } : undefined,
+  const state = await openScenarioState(scenario.state, clock, {
+    virtual: mode === 'virtual',
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
   });
+  try {
+    const t0 = clock.now();
+    const target = routerTarget(scenario, seed, clock, { mode, live, t0, store: state.store });
+    return await runOnTarget(scenario, target, clock, {
+      ...options,
+      seed,
+      t0,
+      virtual: virtual ? { clock: virtual, quietTurns: options.quietTurns ?? 3 } : undefined,
+    });
+  } finally {
+    await state.close();
+  }
 }
 
 export interface AgainstOptions extends Omit<GatewayTargetOptions, 'proxy'> {

@@ -26,6 +26,8 @@ export interface DriveOptions {
   done(): boolean;
   aborted(): boolean;
   quietTurns: number;
+  /** Held work (a shared store's answers) let in between turns; any counts as activity. */
+  settle?: (() => Promise<number>) | undefined;
   /** Clock time after which a run whose arrivals ended is cut short (requests that never end). */
   drainDeadline(): number;
 }
@@ -43,6 +45,7 @@ export async function drive(clock: DriverClock, options: DriveOptions): Promise<
     let seen = clock.activity;
     while (quiet < options.quietTurns) {
       await nextTurn();
+      if (options.settle && (await options.settle()) > 0) clock.activity++;
       if (options.done()) return;
       if (clock.activity === seen) quiet++;
       else {

@@ -38,6 +38,8 @@ export interface LoadOptions {
   maxRequests?: number | undefined;
   /** Virtual time: the clock the driver moves on, and the quiet turns that mean "settled". */
   virtual?: { clock: DriverClock; quietTurns: number } | undefined;
+  /** Virtual time: the target's held work, let in between turns (Target.settle). */
+  settle?: (() => Promise<number>) | undefined;
   /** Aborting ends the run early: the journal is then 'incomplete' and holds what happened so far. */
   signal?: AbortSignal | undefined;
   onProgress?: ((progress: RunProgress) => void) | undefined;
@@ -188,6 +190,7 @@ export async function runLoad(
         done: () => loadDone,
         aborted: () => runController.signal.aborted,
         quietTurns: virtual.quietTurns,
+        settle: options.settle,
         // A load without a duration is left to end on its own (or stall) on a virtual clock.
         drainDeadline: () =>
           Number.isFinite(arrivalsEndMs) ? t0 + arrivalsEndMs + load.drainTimeout : Number.POSITIVE_INFINITY,

@@ -26,7 +26,11 @@ export async function runOnTarget(
 ): Promise<RunJournal> {
   const start = options.journal ?? startJournalHeader(scenario, { seed: options.seed, mode: target.mode });
   const t0 = options.t0 ?? clock.now();
-  const load = await runLoad(scenario, clock, target.send, { ...options, t0 });
+  const load = await runLoad(scenario, clock, target.send, {
+    ...options,
+    t0,
+    ...(target.settle ? { settle: () => target.settle!() } : {}),
+  });
   const endAt = clock.now();
   await target.close();
   if (load.error !== undefined) options.onError?.(load.error);

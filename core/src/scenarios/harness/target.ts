@@ -18,6 +18,11 @@ export interface Target {
    * `hung`: ids of requests sent that never ended.
    */
   records(run: { t0: number; endAt: number; hung: readonly string[] }): TargetRecords;
+  /**
+   * Virtual time: work the target holds until the driver lets it in between turns (a shared state
+   * store's answers, so the same seed gives the same journal); resolves to how many it let in.
+   */
+  settle?(): Promise<number>;
   /** Releases what the target holds for the run (listeners, the proxy's handler). */
   close(): Promise<void>;
 }

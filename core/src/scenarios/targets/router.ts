@@ -15,6 +15,7 @@ import type { RouterConfig } from '../../runtime/config/schema.ts';
 import type { ErrorKind, TimeoutPhase } from '../../runtime/errors.ts';
 import { parseRetryAfterMs } from '../../runtime/providers/retry-after.ts';
 import { Router } from '../../runtime/router.ts';
+import type { StateStore } from '../../runtime/state.ts';
 import type { AttemptRecord, DecisionTrace } from '../../runtime/trace/trace.ts';
 import { type Provider, type StreamEvent, wireProviderOf } from '../../runtime/types.ts';
 import { faultCountersOf, scenarioChaos, scenarioSimulator } from '../harness/faults.ts';
@@ -35,6 +36,8 @@ export interface RouterTargetOptions {
   mode: 'virtual' | 'real-time';
   /** The run's start on the clock: records are made as each request ends, relative to it. */
   t0: number;
+  /** The router's state store (a scenario's `state: redis`, router-state.ts); default its own MemoryStore. */
+  store?: StateStore | undefined;
 }
 
 /** SHA-256 of a text, hex, first 16 characters: the trace contract's form of delivered text. */
@@ -61,7 +64,9 @@ export function routerTarget(
   );
   // The router's request id is the driver's: complete() and stream() mint it synchronously at their start.
   let nextId = '';
+  const { store } = options;
   const router = new Router({
+    ...(store ? { store } : {}),
     config: live ? scenario.router : withScenarioKeys(scenario.router),
     clock,
     random: mulberry32(deriveSeed(seed, 'router')),
@@ -110,6 +115,9 @@ export function routerTarget(
 
   return {
     mode: options.mode,
+
+    // A shared store holds its answers on the virtual clock until they are let in between turns.
+    ...(store?.settle ? { settle: store.settle.bind(store) } : {}),
 
     send(id, generated, signal) {
       nextId = id;
