@@ -19,6 +19,8 @@ export interface StandInOptions {
   retryStatuses?: number[];
   /** Asked model → upstream model (default: unchanged). */
   models?: Record<string, string>;
+  /** A header every caller must send (a virtual key): without it, a 401 and nothing goes upstream. */
+  requireHeader?: { name: string; value: string };
 }
 
 export interface StandIn {
@@ -45,6 +47,15 @@ export async function startGatewayStandIn(options: StandInOptions): Promise<Stan
       return;
     }
     state.received++;
+    const required = options.requireHeader;
+    const sent = required && req.headers[required.name.toLowerCase()];
+    if (required && sent !== required.value) {
+      // Echoes what it was sent, as some gateways do: the harness must not print it.
+      const message = sent ? `virtual key ${String(sent)} is not valid` : 'missing virtual key';
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message, type: 'authentication_error' } }));
+      return;
+    }
     const body = await readJson(req);
     const model = String(body.model);
     const upstreamBody = JSON.stringify({ ...body, model: options.models?.[model] ?? model });

@@ -41,7 +41,27 @@ interface RunOptions extends ReadLimits {
   against?: string;
   proxyPort?: number;
   model?: string;
+  /** --header NAME:VALUE, repeated: sent with every request to the gateway. */
+  header?: Record<string, string>;
   streamShare?: number;
+}
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * `--header NAME:VALUE`, repeatable: collected into one record (a later NAME replaces an earlier one).
+ * The value may hold colons (`x-portkey-config:{"retry":…}`); it is never printed back, since it is
+ * often a key.
+ */
+function headerOption(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const colon = value.indexOf(':');
+  const name = colon < 0 ? '' : value.slice(0, colon).trim();
+  if (!HEADER_NAME.test(name))
+    throw new CliError(
+      `--header needs NAME:VALUE with an HTTP header name before the colon, e.g. x-virtual-key:vk-123 (got a value ${colon < 0 ? 'without a colon' : `with the name "${name}"`})`,
+    );
+  return { ...previous, [name.toLowerCase()]: value.slice(colon + 1).trim() };
 }
 
 /** The environment variable whose value is sent to the gateway as its API key in --against mode. */
@@ -313,7 +333,8 @@ async function runAllAgainst(
       `  OpenAI     ${proxy.upstreams.openai}`,
       `  Anthropic  ${proxy.upstreams.anthropic}`,
       `  Ollama     ${proxy.upstreams.ollama}`,
-      `load goes to ${options.against} (model: ${options.model ?? "each request's route name"})`,
+      `load goes to ${options.against} (model: ${options.model ?? "each request's route name"})` +
+        (options.header ? ` with the header(s) ${Object.keys(options.header).join(', ')}` : ''),
     ].join('\n'),
   );
   const results: ScenarioResult[] = [];
@@ -330,6 +351,7 @@ async function runAllAgainst(
             signal,
             journal: start,
             ...(options.model ? { model: options.model } : {}),
+            ...(options.header ? { headers: options.header } : {}),
             ...(options.seed !== undefined ? { seed: options.seed } : {}),
             ...(options.streamShare !== undefined ? { streamShare: options.streamShare } : {}),
             ...(process.env[GATEWAY_KEY_ENV] ? { apiKey: process.env[GATEWAY_KEY_ENV] } : {}),
@@ -501,6 +523,11 @@ export function registerRun(program: Command): void {
       '--model <name>',
       "with --against: the model asked of the gateway (default each request's route name)",
     )
+    .option(
+      '--header <name:value>',
+      'with --against: a header sent with every request to the gateway, e.g. its virtual key (repeatable; values are never printed)',
+      headerOption,
+    )
     .addHelpText(
       'after',
       '\nWrites <scenario>.journal.json, .junit.xml, .md and .html per scenario, plus summary.md,\n' +
@@ -513,9 +540,11 @@ export function registerRun(program: Command): void {
         "and Ollama at <proxy>); point the gateway's upstreams there (fix the port with --proxy-port) and\n" +
         "the scenario's load goes to URL through the openai SDK, in real time, one scenario at a time.\n" +
         `Requests carry x-switchyard-request-id (forward it to tie upstream calls exactly; else they are\n` +
-        `tied by prompt, then by time). The gateway's API key is read from ${GATEWAY_KEY_ENV}.\n` +
+        `tied by prompt, then by time). The gateway's API key is read from ${GATEWAY_KEY_ENV}; other\n` +
+        'headers it needs (a virtual key, a routing config) go in --header NAME:VALUE.\n' +
         'Hypotheses about its internals (breakers, budgets, spend) are reported not observable, and fail.\n' +
-        'A gateway that cannot be reached or sends nothing to the proxy exits 2.',
+        'A gateway that cannot be reached, sends nothing to the proxy, or asks it only for models it does\n' +
+        'not serve (every answer a 404) exits 2.',
     )
     .action(async (paths: string[], options: RunOptions) => {
       // Live runs send the keys the configs name: an unset one is bad input, found before anything runs.
@@ -567,8 +596,8 @@ export function registerRun(program: Command): void {
         if (options.realTime) throw new CliError('--against always runs in real time: drop --real-time');
         if (options.live)
           throw new CliError('--live and --against do not combine: --against grades a gateway');
-      } else if (options.proxyPort !== undefined || options.model !== undefined) {
-        throw new CliError('--proxy-port and --model only apply with --against');
+      } else if (options.proxyPort !== undefined || options.model !== undefined || options.header) {
+        throw new CliError('--proxy-port, --model and --header only apply with --against');
       }
       const names = scenarios.map((s) => s.name);
       const dup = names.find((n, i) => names.indexOf(n) !== i);

@@ -8,13 +8,15 @@
  * (attribution.ts). Its internals (breakers, budgets, spend, deadlines, its chain) are not seen.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { inspectRequest } from '../../../faults/chaos/wire.ts';
 import type { Clock } from '../../../runtime/clock.ts';
 import type { DeploymentConfig } from '../../../runtime/config/schema.ts';
 import { isSwitchyardError } from '../../../runtime/errors.ts';
 import type { ProviderAdapter } from '../../../runtime/providers/adapter.ts';
 import { createAdapter } from '../../../runtime/providers/index.ts';
 import { resolveRoute } from '../../../runtime/routing/select.ts';
-import type { ChatRequest } from '../../../runtime/types.ts';
+import { redactSecrets } from '../../../runtime/scrub.ts';
+import { type ChatRequest, wireProviderOf } from '../../../runtime/types.ts';
 import { faultCountersOf, scenarioChaos, scenarioSimulator } from '../../harness/faults.ts';
 import type { Target } from '../../harness/target.ts';
 import type { Unseen } from '../../hypotheses/index.ts';
@@ -31,6 +33,11 @@ export interface GatewayTargetOptions {
   apiKey?: string | undefined;
   /** The model name asked of the gateway (default: each request's route name). */
   model?: string | undefined;
+  /**
+   * Headers sent with every request to the gateway (`run --header`): its virtual key, its routing
+   * config (Portkey's x-portkey-config)… Their values are secrets to the harness: never printed.
+   */
+  headers?: Record<string, string> | undefined;
   /** The chaos proxy the gateway's upstreams point at. */
   proxy: AgainstProxy;
   /**
@@ -93,6 +100,7 @@ function gatewayClient(options: GatewayTargetOptions) {
         baseURL: options.gatewayUrl,
         weight: 1,
         tags: [],
+        ...(options.headers ? { headers: options.headers } : {}),
       };
       adapter = createAdapter(deployment, {
         apiKey: options.apiKey ?? 'sk-switchyard-against',
@@ -229,6 +237,18 @@ export async function openGatewayTarget(
   };
 }
 
+/** The models a gateway asked for: `gpt-x (openai), claude-y (anthropic)`. */
+function describeAsked(answers: Array<{ provider: string | undefined; model: string | undefined }>): string {
+  const asked = new Set(answers.map((a) => `${a.model ?? 'no model'} (${a.provider ?? 'no provider'})`));
+  return [...asked].join(', ');
+}
+
+/** The scenario's deployments as a gateway must name them upstream: `openai gpt-4.1, anthropic claude-…`. */
+function describeDeployments(scenario: Scenario): string {
+  const wanted = new Set(scenario.router.deployments.map((d) => `${wireProviderOf(d.provider)} ${d.model}`));
+  return [...wanted].join(', ');
+}
+
 /**
  * One request through the gateway before the fault timeline starts (served without faults): checks
  * that the gateway answers and that its upstream calls reach the proxy.
@@ -244,11 +264,15 @@ async function preflight(
   const deadline = clock.now() + (options.preflightTimeoutMs ?? 0);
   const model = options.model ?? resolveRoute(scenario.router, { messages: [] }).name;
   const signal = options.signal ?? new AbortController().signal;
-  let seen = 0;
-  proxy.setHandler((request) => {
-    seen++;
-    return serve(request);
+  // What the gateway asked of the providers, and what it was answered.
+  const answers: Array<{ status: number; provider: string | undefined; model: string | undefined }> = [];
+  proxy.setHandler(async (request) => {
+    const info = await inspectRequest(request);
+    const response = await serve(request);
+    answers.push({ status: response.status, provider: info.provider, model: info.model });
+    return response;
   });
+  const secrets = [options.apiKey, ...Object.values(options.headers ?? {})];
   try {
     for (;;) {
       let problem: string;
@@ -266,7 +290,8 @@ async function preflight(
       } catch (error) {
         if (signal.aborted) throw error;
         const kind = isSwitchyardError(error) ? error.kind : 'network';
-        const message = error instanceof Error ? error.message : String(error);
+        // The gateway may echo what it was sent (its key) in an error: none of it is printed.
+        const message = redactSecrets(error instanceof Error ? error.message : String(error), secrets);
         if (kind === 'network' || kind === 'timeout' || kind === 'cancelled') {
           problem = `cannot reach the gateway at ${options.gatewayUrl} (${message})`;
           if (clock.now() >= deadline) throw new AgainstSetupError(problem);
@@ -275,7 +300,13 @@ async function preflight(
         }
         problem = `it answered ${isSwitchyardError(error) ? (error.status ?? '') : ''} ${kind}: ${message}`;
       }
-      if (seen > 0) return;
+      if (answers.length > 0 && answers.every((a) => a.status === 404))
+        throw new AgainstSetupError(
+          `every call the gateway at ${options.gatewayUrl} made to the chaos proxy was answered 404 (${problem}): ` +
+            `it asked for ${describeAsked(answers)}, which the simulator does not serve; ` +
+            `configure its models as the scenario's deployments are: ${describeDeployments(scenario)}`,
+        );
+      if (answers.length > 0) return;
       if (clock.now() >= deadline) {
         throw new AgainstSetupError(
           `the gateway at ${options.gatewayUrl} sent nothing to the chaos proxy (${problem}): ` +
