@@ -94,6 +94,19 @@ function runCli(
   });
 }
 
+function emptyGrade(scenario: string, gateway: GatewayName): Grade {
+  return {
+    scenario,
+    gateway,
+    held: [],
+    failed: [],
+    notObservable: [],
+    inconclusive: [],
+    requests: 0,
+    wallMs: 0,
+  };
+}
+
 /** A hypothesis's column on the scorecard. */
 function columnOf(h: HypothesisResult): 'held' | 'failed' | 'notObservable' | 'inconclusive' {
   if (h.evaluable === false) return 'notObservable';
@@ -140,16 +153,7 @@ export async function gradeScenario(
       args.push('--header', `x-portkey-config:${JSON.stringify(portkeyConfig(scenario.router, proxy))}`);
     }
     const run = await runCli(args);
-    const grade: Grade = {
-      scenario: scenario.name,
-      gateway,
-      held: [],
-      failed: [],
-      notObservable: [],
-      inconclusive: [],
-      requests: 0,
-      wallMs: 0,
-    };
+    const grade = emptyGrade(scenario.name, gateway);
     if (run.code !== 0 && run.code !== 1) {
       grade.error = (run.stderr.trim().split('\n').at(-1) ?? `exit ${run.code}`).replace(/^switchyard: /, '');
     } else {
@@ -270,15 +274,8 @@ async function main(): Promise<void> {
           ...(portkey ? { portkeyUrl: `http://127.0.0.1:${portkey.port}/v1` } : {}),
         }).catch(
           (error: Error): Grade => ({
-            scenario: basename(file, '.yaml'),
-            gateway,
-            held: [],
-            failed: [],
-            notObservable: [],
-            inconclusive: [],
-            requests: 0,
+            ...emptyGrade(basename(file, '.yaml'), gateway),
             error: error.message,
-            wallMs: 0,
           }),
         );
         console.error(
