@@ -19,6 +19,8 @@ export interface StandInOptions {
   retryStatuses?: number[];
   /** Asked model → upstream model (default: unchanged). */
   models?: Record<string, string>;
+  /** On a 400 naming a refused parameter (`error.param`), send the request once more without it. */
+  rewriteRefusedParameter?: boolean;
   /** A header every caller must send (a virtual key): without it, a 401 and nothing goes upstream. */
   requireHeader?: { name: string; value: string };
 }
@@ -58,7 +60,7 @@ export async function startGatewayStandIn(options: StandInOptions): Promise<Stan
     }
     const body = await readJson(req);
     const model = String(body.model);
-    const upstreamBody = JSON.stringify({ ...body, model: options.models?.[model] ?? model });
+    let upstreamBody = JSON.stringify({ ...body, model: options.models?.[model] ?? model });
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       authorization: 'Bearer sk-test-stand-in-upstream-key',
@@ -80,6 +82,15 @@ export async function startGatewayStandIn(options: StandInOptions): Promise<Stan
         response = undefined;
         if (abort.signal.aborted) return;
         continue;
+      }
+      if (options.rewriteRefusedParameter && response.status === 400 && attempt < options.retries) {
+        const refused = ((await response.clone().json()) as { error?: { param?: string } }).error?.param;
+        if (refused) {
+          const { [refused]: _dropped, ...rest } = JSON.parse(upstreamBody) as Record<string, unknown>;
+          upstreamBody = JSON.stringify(rest);
+          await response.body?.cancel();
+          continue;
+        }
       }
       if (response.status < 500 && !options.retryStatuses?.includes(response.status)) break;
       if (attempt < options.retries) await response.body?.cancel();

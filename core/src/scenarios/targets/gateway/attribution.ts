@@ -100,7 +100,11 @@ function toAttempts(
     if (previous && attempt.startMs < previous.endMs) attempt.hedge = true;
     if (!next) attempt.next = attempt.outcome === 'success' ? 'done' : 'give-up';
     else if (!(next.startMs < attempt.endMs)) {
-      attempt.next = next.deployment === attempt.deployment ? 'retry' : 'fallback';
+      // The same deployment asked again with other parameters: the request was rewritten (a refused
+      // parameter dropped or renamed), not retried as it was.
+      const rewritten = sorted[i + 1]!.params !== sorted[i]!.params;
+      attempt.next =
+        next.deployment !== attempt.deployment ? 'fallback' : rewritten ? 'rewrite-and-retry' : 'retry';
       attempt.delayBeforeNextMs = next.startMs - attempt.endMs;
     }
     // The wait this call's answer asked for, as the proxy sent it.

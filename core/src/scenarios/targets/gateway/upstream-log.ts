@@ -31,6 +31,11 @@ export interface UpstreamCall {
   headerId: string | undefined;
   /** Every text the request body carries (messages, system, prompt), for matching the prompt. */
   bodyText: string;
+  /**
+   * The body's top-level parameter names, sorted and joined: a gateway that sends the same request
+   * again retries it; one that drops or renames a parameter the provider refused rewrites it.
+   */
+  params: string;
   status?: number;
   retryAfterMs?: number;
   outcome?: 'success' | 'error' | 'aborted';
@@ -57,6 +62,7 @@ export function recordingHandler(chaos: Chaos, clock: Clock, calls: UpstreamCall
       stream: info.stream,
       headerId: request.headers.get(REQUEST_ID_HEADER) ?? undefined,
       bodyText: requestText(info.body),
+      params: paramsOf(info.body),
       text: '',
     };
     calls.push(call);
@@ -149,4 +155,8 @@ export function recordingHandler(chaos: Chaos, clock: Clock, calls: UpstreamCall
       headers: response.headers,
     });
   };
+}
+
+function paramsOf(body: unknown): string {
+  return body && typeof body === 'object' ? Object.keys(body).sort().join(',') : '';
 }
