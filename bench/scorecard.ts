@@ -16,7 +16,7 @@
  * (its config travels in each request).
  * Sends only to 127.0.0.1.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -41,8 +41,9 @@ export type GatewayName = 'switchyard' | 'portkey';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
-/** Gateways started and not yet stopped: stopped on Ctrl-C too, so none outlives the scorecard. */
+/** Gateways and grading runs started and not yet ended: stopped on Ctrl-C too, so none outlives the scorecard. */
 const running = new Set<Child>();
+const grading = new Set<ChildProcess>();
 const CLI = join(ROOT, 'core/src/cli/main.ts');
 
 /** One scenario graded against one gateway. */
@@ -89,8 +90,12 @@ function runCli(
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
     });
+    grading.add(child);
     child.on('error', reject);
-    child.on('close', (code) => done({ code, stderr }));
+    child.on('close', (code) => {
+      grading.delete(child);
+      done({ code, stderr });
+    });
   });
 }
 
@@ -257,6 +262,7 @@ async function main(): Promise<void> {
   const portkey = gateways.includes('portkey') ? await startPortkey() : undefined;
   if (portkey) running.add(portkey);
   const stopAll = async () => {
+    for (const run of grading) run.kill('SIGTERM');
     await Promise.all([...running].map((child) => child.stop()));
     process.exit(130);
   };
