@@ -182,7 +182,7 @@ describe('runAgainst: grading an external gateway through the chaos proxy', () =
     });
     const rewriting = await gateway({ retries: 1, forwardRequestId: true, rewriteRefusedParameter: true });
     const rewritten = await runAgainst(refused, { gatewayUrl: rewriting.url, proxy });
-    expect(byId(rewritten)['succeed']).toMatchObject({ passed: true });
+    expect(byId(rewritten).succeed).toMatchObject({ passed: true });
     expect(byId(rewritten)['not-resent']).toMatchObject({ passed: true });
     const first = rewritten.requests[0]?.attempts[0];
     expect(first).toMatchObject({ errorKind: 'unsupported_parameter', next: 'rewrite-and-retry' });
