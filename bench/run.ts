@@ -43,7 +43,11 @@ const BENCHES: Record<string, { file: string; timeoutMs: number; targets: Target
   'chaos-library': {
     file: 'benches/chaos-library.ts',
     timeoutMs: 600_000,
-    targets: [{ label: '≥ 100× faster than simulated time', metric: 'speedup', ok: (v) => v >= 100 }],
+    // Either one: the library fast on the machine, or the harness a small cost over the bare calls.
+    targets: [
+      { label: '≥ 500× simulated time on 2 cores', metric: 'speedup_2_cores', ok: (v) => v >= 500 },
+      { label: 'per request ≤ 2× the bare cost', metric: 'per_request_vs_bare', ok: (v) => v <= 2 },
+    ],
   },
   scale: {
     file: 'benches/scale.ts',

@@ -11,9 +11,11 @@
  * 2. Memory: 1,000 concurrent streams (paced by the upstream, seconds long) through each gateway; the
  *    gateway's RSS when all are in flight, and whether every stream ended with [DONE].
  *
- * Portkey 1.15.2's streaming path fails on current @hono/node-server (its SSE responses end early);
- * the root package.json pins @hono/node-server to 1.13.8 for @portkey-ai/gateway with an npm
- * override, which fixes it.
+ * Portkey 1.15.2's streaming path fails on current @hono/node-server (its SSE responses end early):
+ * the root package.json pins @hono/node-server to 1.13.8 (and @hono/node-ws, Portkey's other user
+ * of it, to 1.2.0, the last that accepts it) as devDependencies. The npm override for
+ * @portkey-ai/gateway alone stopped taking effect once @hono/node-ws 1.3 asked for node-server
+ * ≥ 1.19.11: the lockfile went back to 1.19.19 and every stream through Portkey failed.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';

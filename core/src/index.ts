@@ -48,6 +48,7 @@ export type {
   EmbedResponse,
   EmbedResult,
   FinishReason,
+  Provider,
   ProviderKind,
   ProviderResult,
   ProviderStreamEvent,

@@ -42,3 +42,10 @@ export const loadO200k = (): typeof import('gpt-tokenizer/encoding/o200k_base') 
 /** The en-only entry point: the package root imports every locale's data (~40 MB of heap) for nothing. */
 export const loadFaker = (): typeof import('@faker-js/faker/locale/en') =>
   require('@faker-js/faker/locale/en');
+
+/** The SDKs' versions, as run journals record them: their version modules only, not the SDKs. */
+export const loadSdkVersions = (): Record<string, string> => ({
+  openai: (require('openai/version') as { VERSION: string }).VERSION,
+  '@anthropic-ai/sdk': (require('@anthropic-ai/sdk/version') as { VERSION: string }).VERSION,
+  ollama: (require('ollama/package.json') as { version: string }).version,
+});

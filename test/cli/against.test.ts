@@ -54,11 +54,16 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function standIn(port: number, retries: number): Promise<StandIn> {
+async function standIn(
+  port: number,
+  retries: number,
+  more: Partial<Parameters<typeof startGatewayStandIn>[0]> = {},
+): Promise<StandIn> {
   const g = await startGatewayStandIn({
     retries,
     upstream: () => `http://127.0.0.1:${port}/v1`,
     models: { chat: 'gpt-4.1' },
+    ...more,
   });
   gateways.push(g);
   return g;
@@ -140,6 +145,44 @@ describe('switchyard run --against', () => {
     expect(unreachable.stderr).toContain('cannot reach the gateway');
   }, 60_000);
 
+  it('sends --header to the gateway (its virtual key), and never prints the value', async () => {
+    const port = await freePort();
+    const KEY = 'vk-secret-4f1c9e';
+    const gateway = await standIn(port, 1, { requireHeader: { name: 'x-virtual-key', value: KEY } });
+    const out = join(dir, 'virtual-key');
+    const args = ['run', file, '--against', gateway.url, '--proxy-port', String(port), '--out', out];
+    const keyed = await runCli([...args, '--header', `X-Virtual-Key:${KEY}`, '--header', 'x-trace:a:b']);
+    expect(keyed.code).toBe(0);
+    expect(keyed.stderr).toContain('with the header(s) x-virtual-key, x-trace');
+    expect(`${keyed.stdout}${keyed.stderr}`).not.toContain(KEY);
+    for (const ext of ['journal.json', 'md', 'html', 'junit.xml'])
+      expect(await readFile(join(out, `gateway-503.${ext}`), 'utf8')).not.toContain(KEY);
+
+    // Without it the gateway refuses, sends nothing upstream, and the run says so.
+    const refused = await runCli(args);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('sent nothing to the chaos proxy (it answered 401 auth');
+    expect(refused.stderr).toContain('missing virtual key');
+    // A wrong key echoed back in the gateway's error is not printed either.
+    const WRONG = 'vk-wrong-77a2d0';
+    const wrong = await runCli([...args, '--header', `x-virtual-key:${WRONG}`]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('virtual key [redacted] is not valid');
+    expect(`${wrong.stdout}${wrong.stderr}`).not.toContain(WRONG);
+  }, 60_000);
+
+  it('exits 2 when every upstream answer was a 404 (the gateway asks for models nobody serves)', async () => {
+    const port = await freePort();
+    const gateway = await standIn(port, 0, { models: { chat: 'gpt-4-typo' } });
+    const result = await runCli(['run', file, '--against', gateway.url, '--proxy-port', String(port)], {
+      cwd: dir,
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('made to the chaos proxy was answered 404');
+    expect(result.stderr).toContain('it asked for gpt-4-typo (openai)');
+    expect(result.stderr).toContain("configure its models as the scenario's deployments are: openai gpt-4.1");
+  }, 60_000);
+
   it('exits 2 on a bad --against URL or a misplaced option', async () => {
     const bad = await runCli(['run', file, '--against', 'localhost:4000'], { cwd: dir });
     expect(bad.code).toBe(2);
@@ -147,6 +190,17 @@ describe('switchyard run --against', () => {
     const stray = await runCli(['run', file, '--proxy-port', '9999'], { cwd: dir });
     expect(stray.code).toBe(2);
     expect(stray.stderr).toContain('only apply with --against');
+    const strayHeader = await runCli(['run', file, '--header', 'x-a:b'], { cwd: dir });
+    expect(strayHeader.code).toBe(2);
+    expect(strayHeader.stderr).toContain('only apply with --against');
+    const badHeader = await runCli(
+      ['run', file, '--against', 'http://127.0.0.1:1/v1', '--header', 'novalue'],
+      {
+        cwd: dir,
+      },
+    );
+    expect(badHeader.code).toBe(2);
+    expect(badHeader.stderr).toContain('--header needs NAME:VALUE');
     const help = await runCli(['run', '--help']);
     expect(help.stdout).toContain('--against <url>');
     expect(help.stdout).toContain('x-switchyard-request-id');

@@ -186,6 +186,11 @@ describe('switchyard run', () => {
     });
     // The line is printed before the worker has loaded; give the run a few seconds of traffic.
     await new Promise((r) => setTimeout(r, 7_000));
+    // The journal on disk while the run goes on: the header the run will finish, SDK versions in it.
+    const started = JSON.parse(await readFile(join(dir, 'small-outage.journal.json'), 'utf8'));
+    expect(started.status).toBe('incomplete');
+    expect(started.requests).toEqual([]);
+    expect(Object.keys(started.versions.sdks).sort()).toEqual(['@anthropic-ai/sdk', 'ollama', 'openai']);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('close', r));
     expect(code).toBe(130);
@@ -193,5 +198,7 @@ describe('switchyard run', () => {
     expect(journal.status).toBe('incomplete');
     expect(journal.verdict).toBe('incomplete');
     expect(journal.requests.length).toBeGreaterThan(0);
+    expect(journal.runId).toBe(started.runId);
+    expect(journal.versions).toEqual(started.versions);
   }, 60_000);
 });

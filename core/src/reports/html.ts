@@ -21,14 +21,17 @@ import {
   formatMs,
   formatPercent,
   formatRecovery,
+  formatSpend,
   formatUsd,
   inconclusiveNote,
   mergedFaultWindows,
+  NOT_OBSERVABLE,
   RECOVERY_THRESHOLD,
   REQUEST_NODE,
   recoveries,
   runSpanMs,
   type Summary,
+  spendObservable,
   summarize,
   timeBuckets,
   verdictOf,
@@ -199,13 +202,17 @@ function figures(journal: RunJournal, s: Summary): string {
       `p50 ${formatMs(s.latency.p50)} · p99 ${formatMs(s.latency.p99)}`,
     ],
     ['TTFT p95', formatMs(s.ttft.p95), `p50 ${formatMs(s.ttft.p50)} · streams only`],
-    ['Cost', formatUsd(s.costUsd), `${formatUsd(s.costPerSuccessUsd)} per success`],
-    [
-      'Wasted spend',
-      formatUsd(s.wastedUsd),
-      `${formatPercent(s.wastedShare)} of spend on unused work`,
-      s.wastedUsd > 0 ? 'warn' : undefined,
-    ],
+    s.spendObservable
+      ? ['Cost', formatUsd(s.costUsd), `${formatUsd(s.costPerSuccessUsd)} per success`]
+      : ['Cost', NOT_OBSERVABLE, "the gateway's spend is not priced from outside"],
+    s.spendObservable
+      ? [
+          'Wasted spend',
+          formatUsd(s.wastedUsd),
+          `${formatPercent(s.wastedShare)} of spend on unused work`,
+          s.wastedUsd > 0 ? 'warn' : undefined,
+        ]
+      : ['Wasted spend', NOT_OBSERVABLE, 'nor what of it went unused'],
     [
       'Recovery',
       observed.length === 0 ? '—' : notRecovered ? 'not recovered' : formatRecovery(worst),
@@ -320,7 +327,15 @@ ${faultLegend}
 ${figure('latency', 'Latency', 'p50, p95 and p99 of successful requests, per bucket.')}
 ${figure('ttft', 'Time to first token', 'Streaming requests only.')}
 ${figure('outcomes', 'Success, failure and fallback rate', 'Fallback: answered by another deployment than the preferred one (after a failed attempt or past an open breaker).')}
-${figure('cost', 'Cost per success and wasted spend', 'Line: spend per successful request (left axis). Bars: spend nobody used — hedge losers, failed partial streams (right axis).')}
+${
+  spendObservable(journal)
+    ? figure(
+        'cost',
+        'Cost per success and wasted spend',
+        'Line: spend per successful request (left axis). Bars: spend nobody used — hedge losers, failed partial streams (right axis).',
+      )
+    : `<figure class="chart-figure"><figcaption><h3>Cost per success and wasted spend</h3><p class="sub">${NOT_OBSERVABLE}: a gateway graded from outside does not say what its upstream calls cost.</p></figcaption></figure>`
+}
 ${figure('breakers', 'Circuit breakers', 'State of each deployment’s breaker over the run.', breakerLegend)}
 </section>`;
 }
@@ -375,6 +390,7 @@ function nodeLabel(node: string): string {
 }
 
 function flowSection(journal: RunJournal): string {
+  const spend = { spendObservable: spendObservable(journal) };
   const edges = flowEdges(journal);
   const max = Math.max(1, ...edges.map((e) => e.count));
   const rows = edges.map((e) => {
@@ -386,7 +402,7 @@ function flowSection(journal: RunJournal): string {
       .sort((a, b) => b[1] - a[1])
       .map(([k, n]) => `${k} ×${n}`)
       .join(', ');
-    return `<tr><td><code>${esc(d.deployment)}</code></td><td class="num">${d.attempts}</td><td class="num">${d.successes}</td><td class="num">${d.errors}</td><td>${esc(kinds || '—')}</td><td class="num">${d.aborted}</td><td class="num">${d.hedges}</td><td class="num">${d.probes}</td><td class="num">${d.answered}</td><td class="num">${esc(formatUsd(d.costUsd))}</td></tr>`;
+    return `<tr><td><code>${esc(d.deployment)}</code></td><td class="num">${d.attempts}</td><td class="num">${d.successes}</td><td class="num">${d.errors}</td><td>${esc(kinds || '—')}</td><td class="num">${d.aborted}</td><td class="num">${d.hedges}</td><td class="num">${d.probes}</td><td class="num">${d.answered}</td><td class="num">${esc(formatSpend(spend, d.costUsd))}</td></tr>`;
   });
   return `<section id="flow">
 <h2>Attempt and fallback flow</h2>
@@ -615,7 +631,7 @@ export function renderIndexHtml(journals: readonly RunJournal[], baseNames: read
     ]
       .map(([label, href]) => `<a href="${esc(encodeURI(href!))}">${esc(label)}</a>`)
       .join(' · ');
-    return `<tr class="${v === 'passed' ? '' : 'row-fail'}"><td><span class="badge badge-${v}">${VERDICT_ICON[v]} ${VERDICT_TEXT[v]}</span></td><td><a href="${esc(encodeURI(`${base}.html`))}"><strong>${esc(j.scenario.name)}</strong></a><div class="sub">${esc(j.scenario.description)}</div></td><td class="num">${v === 'incomplete' ? 'not evaluated' : `${s.hypotheses.passed}/${s.hypotheses.total}${s.hypotheses.inconclusive ? ` (${s.hypotheses.inconclusive} ?)` : ''}`}</td><td class="num">${s.requests}</td><td class="num">${esc(formatPercent(s.successRate))}</td><td class="num">${esc(formatMs(s.latency.p95))}</td><td class="num">${esc(formatUsd(s.costUsd))}</td><td>${files}</td></tr>`;
+    return `<tr class="${v === 'passed' ? '' : 'row-fail'}"><td><span class="badge badge-${v}">${VERDICT_ICON[v]} ${VERDICT_TEXT[v]}</span></td><td><a href="${esc(encodeURI(`${base}.html`))}"><strong>${esc(j.scenario.name)}</strong></a><div class="sub">${esc(j.scenario.description)}</div></td><td class="num">${v === 'incomplete' ? 'not evaluated' : `${s.hypotheses.passed}/${s.hypotheses.total}${s.hypotheses.inconclusive ? ` (${s.hypotheses.inconclusive} ?)` : ''}`}</td><td class="num">${s.requests}</td><td class="num">${esc(formatPercent(s.successRate))}</td><td class="num">${esc(formatMs(s.latency.p95))}</td><td class="num">${esc(formatSpend(s, s.costUsd))}</td><td>${files}</td></tr>`;
   });
   return `<!doctype html>
 <html lang="en">

@@ -5,8 +5,10 @@ import {
   formatMs,
   formatPercent,
   formatRecovery,
+  formatSpend,
   formatUsd,
   inconclusiveNote,
+  NOT_OBSERVABLE,
   recoveries,
   type Summary,
   summarize,
@@ -73,7 +75,7 @@ function keyFigures(s: Summary, journal: RunJournal): string[] {
   return [
     '| Requests | Success rate | Fallbacks | p95 latency | p95 TTFT | Cost | Cost / success | Wasted | Recovery |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    `| ${s.requests} | ${formatPercent(s.successRate)} (${s.failures} failed) | ${s.fallbacks} (${formatPercent(s.fallbackRate)}) | ${formatMs(s.latency.p95)} | ${formatMs(s.ttft.p95)} | ${formatUsd(s.costUsd)} | ${formatUsd(s.costPerSuccessUsd)} | ${formatUsd(s.wastedUsd)} (${formatPercent(s.wastedShare)}) | ${slowest} |`,
+    `| ${s.requests} | ${formatPercent(s.successRate)} (${s.failures} failed) | ${s.fallbacks} (${formatPercent(s.fallbackRate)}) | ${formatMs(s.latency.p95)} | ${formatMs(s.ttft.p95)} | ${formatSpend(s, s.costUsd)} | ${formatSpend(s, s.costPerSuccessUsd)} | ${s.spendObservable ? `${formatUsd(s.wastedUsd)} (${formatPercent(s.wastedShare)})` : NOT_OBSERVABLE} | ${slowest} |`,
   ];
 }
 
@@ -190,7 +192,7 @@ export function renderMarkdownSummary(
     const v = verdictOf(j);
     const link = links[i] ? mdCode(links[i]) : '';
     lines.push(
-      `| ${VERDICT[v].split(' ')[0]} | ${mdText(j.scenario.name)} | ${v === 'incomplete' ? 'not evaluated' : `${s.hypotheses.passed}/${s.hypotheses.total}${s.hypotheses.inconclusive ? ` (${s.hypotheses.inconclusive} ❔)` : ''}`} | ${s.requests} | ${formatPercent(s.successRate)} | ${formatMs(s.latency.p95)} | ${formatUsd(s.costUsd)} | ${formatUsd(s.wastedUsd)} | ${link} |`,
+      `| ${VERDICT[v].split(' ')[0]} | ${mdText(j.scenario.name)} | ${v === 'incomplete' ? 'not evaluated' : `${s.hypotheses.passed}/${s.hypotheses.total}${s.hypotheses.inconclusive ? ` (${s.hypotheses.inconclusive} ❔)` : ''}`} | ${s.requests} | ${formatPercent(s.successRate)} | ${formatMs(s.latency.p95)} | ${formatSpend(s, s.costUsd)} | ${formatSpend(s, s.wastedUsd)} | ${link} |`,
     );
   });
   lines.push('');

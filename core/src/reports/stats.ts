@@ -56,6 +56,8 @@ export interface Summary {
   wastedUsd: number;
   costPerSuccessUsd: number | null;
   wastedShare: number | null;
+  /** False for a gateway graded from outside: its spend is not priced, so the costs above mean nothing. */
+  spendObservable: boolean;
   faultsInjected: number;
   /** Held, failed, and inconclusive (no evidence; `inconclusiveAllowed` of them allowed by the scenario). */
   hypotheses: {
@@ -103,6 +105,7 @@ export function summarize(journal: RunJournal): Summary {
     wastedUsd,
     costPerSuccessUsd: successes.length ? costUsd / successes.length : null,
     wastedShare: costUsd > 0 ? wastedUsd / costUsd : null,
+    spendObservable: spendObservable(journal),
     faultsInjected: sum(Object.values(journal.faultCounters.injected)),
     hypotheses: {
       total: journal.hypotheses.length,
@@ -502,6 +505,18 @@ export function formatRecovery(ms: number | null): string {
 export function formatPercent(share: number | null | undefined, digits = 1): string {
   if (share === null || share === undefined || !Number.isFinite(share)) return '—';
   return `${(share * 100).toFixed(digits)}%`;
+}
+
+/** Whether a run's spend was seen: not for a gateway graded from outside (`run --against`). */
+export function spendObservable(journal: Pick<RunJournal, 'mode'>): boolean {
+  return journal.mode !== 'against';
+}
+
+export const NOT_OBSERVABLE = 'not observable';
+
+/** A cost of a run, or 'not observable' where its spend was not seen (never a $0 that was not spent). */
+export function formatSpend(s: Pick<Summary, 'spendObservable'>, usd: number | null | undefined): string {
+  return s.spendObservable ? formatUsd(usd) : NOT_OBSERVABLE;
 }
 
 export function formatUsd(usd: number | null | undefined): string {

@@ -3,7 +3,20 @@
  * these shapes; nothing above the adapters ever sees an SDK type.
  */
 
-export type ProviderKind = 'openai' | 'openai-compatible' | 'anthropic' | 'ollama';
+/**
+ * The providers, by the API they speak on the wire: the one name for this union (the simulator, the
+ * fault catalogue, the proxy and the harness all use it).
+ */
+export const PROVIDERS = ['openai', 'anthropic', 'ollama'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+/** A deployment's provider: one of the providers, or an OpenAI-compatible server (vLLM, Groq, a gateway…). */
+export type ProviderKind = Provider | 'openai-compatible';
+
+/** The wire format a deployment's provider speaks: an OpenAI-compatible server speaks OpenAI's. */
+export function wireProviderOf(kind: ProviderKind): Provider {
+  return kind === 'openai-compatible' ? 'openai' : kind;
+}
 
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
 

@@ -1,24 +1,23 @@
-/** Scenario files, their loader, the runner and the hypotheses: the public entry of the scenarios room. */
+/** Scenario files, their loader, the harness, its targets and the hypotheses: the public entry of the scenarios room. */
+
+export { faultRuleId, toFaultRule } from '../faults/chaos/rule-format.ts';
+export type { RunProgress } from './harness/driver.ts';
+export { toFaultWindows } from './harness/faults.ts';
+export { type JournalStart, startJournalHeader } from './harness/journal.ts';
 export {
-  type AgainstOptions,
-  type AgainstProxy,
-  AgainstSetupError,
-  evaluateAgainst,
-  NOT_OBSERVABLE_PREFIX,
-  REQUEST_ID_HEADER,
-  runAgainst,
-  startAgainstProxy,
-} from './against.ts';
-export {
+  CHECKS,
   chainOf,
   evaluateHypotheses,
   inPhase,
   type JournalParts,
+  type Need,
+  NOT_OBSERVABLE_PREFIX,
   pathOf,
   percentile,
   retryAfterOf,
   runVerdict,
-} from './hypotheses.ts';
+  type Unseen,
+} from './hypotheses/index.ts';
 export * from './journal.ts';
 export {
   defineScenario,
@@ -32,13 +31,14 @@ export {
 } from './load.ts';
 export { createRequestFactory, type GeneratedRequest, streamShareOf } from './load-gen.ts';
 export {
+  type AgainstOptions,
   type RunOptions,
-  type RunProgress,
+  runAgainst,
   runScenario,
-  textHash,
-  toFaultRule,
-  toFaultWindows,
-  toRecord,
   VIRTUAL_EPOCH_MS,
-} from './runner.ts';
+} from './run.ts';
 export * from './schema.ts';
+export { type AgainstProxy, startAgainstProxy } from './targets/gateway/proxy.ts';
+export { AgainstSetupError } from './targets/gateway/target.ts';
+export { REQUEST_ID_HEADER } from './targets/gateway/upstream-log.ts';
+export { textHash, toRecord } from './targets/router.ts';

@@ -12,6 +12,8 @@ import type { LoadSpec, Scenario } from './schema.ts';
 export interface GeneratedRequest {
   index: number;
   stream: boolean;
+  /** The route the request resolves to in the scenario's router config. */
+  route: string;
   request: ChatRequest;
 }
 
@@ -98,7 +100,7 @@ export function createRequestFactory(
     };
     const routeName = resolveRoute(scenario.router, request).name;
     const stream = streamDraw < (forcedStreamShare ?? streamShareOf(load, routeName, tenant));
-    return { index, stream, request };
+    return { index, stream, route: routeName, request };
   };
 }
 

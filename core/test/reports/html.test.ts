@@ -77,4 +77,17 @@ describe('HTML report (as text)', () => {
     expect(html).toContain('badge-incomplete');
     expect(html).toContain('No hypothesis was evaluated: the run did not finish.');
   });
+
+  it("shows a graded gateway's cost as not observable, with no cost chart", () => {
+    const journal = makeJournal();
+    const html = renderHtml({
+      ...journal,
+      mode: 'against',
+      requests: journal.requests.map((r) => ({ ...r, costUsd: 0, wastedUsd: 0 })),
+    });
+    expect(html).toContain('not observable');
+    expect(html).not.toContain('data-chart="cost"');
+    expect(html).not.toMatch(/>\$0</);
+    expect(renderHtml(journal)).toContain('data-chart="cost"');
+  });
 });

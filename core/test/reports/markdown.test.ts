@@ -139,3 +139,37 @@ describe('figures', () => {
     );
   });
 });
+
+describe('a gateway graded from outside (run --against)', () => {
+  /** Its journal: spend not priced, so every cost is 0 in the records. */
+  const graded = () => {
+    const journal = makeJournal();
+    return {
+      ...journal,
+      mode: 'against' as const,
+      requests: journal.requests.map((r) => ({
+        ...r,
+        costUsd: 0,
+        wastedUsd: 0,
+        attempts: r.attempts.map((a) => ({ ...a, costUsd: 0 })),
+      })),
+    };
+  };
+
+  it('shows its cost as not observable, never $0, in the report and the summary', () => {
+    const journal = graded();
+    const lines = renderMarkdown(journal).split('\n');
+    const figures = cells(lines[lines.indexOf('### Key figures') + 4]!);
+    expect(figures.slice(5, 8)).toEqual(['not observable', 'not observable', 'not observable']);
+    const summary = renderMarkdownSummary([journal]);
+    expect(summary).toContain('| not observable | not observable |');
+    expect(figures.join(' ')).not.toContain('$');
+    expect(summary).not.toContain('$');
+  });
+
+  it('a run of the router keeps its costs', () => {
+    const lines = renderMarkdown(makeJournal()).split('\n');
+    const figures = cells(lines[lines.indexOf('### Key figures') + 4]!);
+    expect(figures[5]).toMatch(/^\$\d/);
+  });
+});

@@ -159,6 +159,40 @@ describe('runAgainst: grading an external gateway through the chaos proxy', () =
     expect(journal.verdict).toBe('failed');
   }, 30_000);
 
+  it('tells a request rewritten after a refused parameter from one retried as it was', async () => {
+    const refused = defineScenario({
+      name: 'gateway-refused-parameter',
+      description: 'The provider refuses max_tokens: a gateway may drop it and ask again, never resend it.',
+      seed: 7,
+      router,
+      simulator: { latency: fast },
+      load: { concurrency: 1, duration: '1s', requests: 20, streamShare: 0.5, maxOutputTokens: 24 },
+      faults: [
+        {
+          id: 'max-tokens-refused',
+          fault: 'unsupported_parameter',
+          params: { param: 'max_tokens' },
+          target: { provider: 'openai', match: { body: { max_tokens: 24 } } },
+        },
+      ],
+      hypotheses: [
+        { id: 'not-resent', type: 'non_retryable_not_retried', kinds: ['unsupported_parameter'] },
+        { id: 'succeed', type: 'success_rate', atLeast: 1 },
+      ],
+    });
+    const rewriting = await gateway({ retries: 1, forwardRequestId: true, rewriteRefusedParameter: true });
+    const rewritten = await runAgainst(refused, { gatewayUrl: rewriting.url, proxy });
+    expect(byId(rewritten).succeed).toMatchObject({ passed: true });
+    expect(byId(rewritten)['not-resent']).toMatchObject({ passed: true });
+    const first = rewritten.requests[0]?.attempts[0];
+    expect(first).toMatchObject({ errorKind: 'unsupported_parameter', next: 'rewrite-and-retry' });
+
+    const resending = await gateway({ retries: 1, forwardRequestId: true, retryStatuses: [400] });
+    const resent = await runAgainst(refused, { gatewayUrl: resending.url, proxy });
+    expect(byId(resent)['not-resent']).toMatchObject({ passed: false });
+    expect(resent.requests[0]?.attempts[0]).toMatchObject({ next: 'retry' });
+  }, 30_000);
+
   it('refuses to grade a gateway that is unreachable or not wired to the proxy', async () => {
     const elsewhere = await startGatewayStandIn({ retries: 0, upstream: () => 'http://127.0.0.1:9/v1' });
     gateways.push(elsewhere);

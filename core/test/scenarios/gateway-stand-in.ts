@@ -19,6 +19,10 @@ export interface StandInOptions {
   retryStatuses?: number[];
   /** Asked model → upstream model (default: unchanged). */
   models?: Record<string, string>;
+  /** On a 400 naming a refused parameter (`error.param`), send the request once more without it. */
+  rewriteRefusedParameter?: boolean;
+  /** A header every caller must send (a virtual key): without it, a 401 and nothing goes upstream. */
+  requireHeader?: { name: string; value: string };
 }
 
 export interface StandIn {
@@ -45,9 +49,18 @@ export async function startGatewayStandIn(options: StandInOptions): Promise<Stan
       return;
     }
     state.received++;
+    const required = options.requireHeader;
+    const sent = required && req.headers[required.name.toLowerCase()];
+    if (required && sent !== required.value) {
+      // Echoes what it was sent, as some gateways do: the harness must not print it.
+      const message = sent ? `virtual key ${String(sent)} is not valid` : 'missing virtual key';
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message, type: 'authentication_error' } }));
+      return;
+    }
     const body = await readJson(req);
     const model = String(body.model);
-    const upstreamBody = JSON.stringify({ ...body, model: options.models?.[model] ?? model });
+    let upstreamBody = JSON.stringify({ ...body, model: options.models?.[model] ?? model });
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       authorization: 'Bearer sk-test-stand-in-upstream-key',
@@ -69,6 +82,15 @@ export async function startGatewayStandIn(options: StandInOptions): Promise<Stan
         response = undefined;
         if (abort.signal.aborted) return;
         continue;
+      }
+      if (options.rewriteRefusedParameter && response.status === 400 && attempt < options.retries) {
+        const refused = ((await response.clone().json()) as { error?: { param?: string } }).error?.param;
+        if (refused) {
+          const { [refused]: _dropped, ...rest } = JSON.parse(upstreamBody) as Record<string, unknown>;
+          upstreamBody = JSON.stringify(rest);
+          await response.body?.cancel();
+          continue;
+        }
       }
       if (response.status < 500 && !options.retryStatuses?.includes(response.status)) break;
       if (attempt < options.retries) await response.body?.cancel();

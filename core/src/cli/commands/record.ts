@@ -2,10 +2,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { RouterConfigInput } from '../../runtime/config/schema.ts';
 import { isSwitchyardError } from '../../runtime/errors.ts';
+import type { Provider } from '../../runtime/types.ts';
 import { displayPath } from '../shared/files.ts';
 import { CliError, EXIT, out, paint } from '../shared/output.ts';
-
-type Provider = 'openai' | 'anthropic' | 'ollama';
 
 /** Per provider: the env var holding the key (none for a local Ollama) and a small, cheap model. */
 export const RECORD_TARGETS: Record<Provider, { keyEnv?: string; model: string; baseURL?: string }> = {

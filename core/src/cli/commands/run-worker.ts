@@ -3,7 +3,13 @@
  * each runs on its own thread (and event loop) and `--concurrency` uses the machine's cores.
  */
 import { parentPort } from 'node:worker_threads';
-import { type RunProgress, runScenario, type Scenario } from '../../scenarios/index.ts';
+import {
+  type JournalStart,
+  type RunJournal,
+  type RunProgress,
+  runScenario,
+  type Scenario,
+} from '../../scenarios/index.ts';
 
 export type ToWorker =
   | {
@@ -15,12 +21,14 @@ export type ToWorker =
       live?: boolean;
       /** `run --stream-share X`. */
       streamShare?: number;
+      /** The header of the journal the CLI started on disk: the run finishes that journal. */
+      journal: JournalStart;
     }
   | { type: 'abort' };
 
 export type FromWorker =
   | { type: 'progress'; id: number; progress: RunProgress }
-  | { type: 'done'; id: number; journal: import('../../scenarios/index.ts').RunJournal; error?: string }
+  | { type: 'done'; id: number; journal: RunJournal; error?: string }
   | { type: 'crashed'; id: number; error: string };
 
 const port = parentPort;
@@ -39,6 +47,7 @@ port.on('message', (message: ToWorker) => {
   let runError: string | undefined;
   runScenario(message.scenario, {
     mode: message.mode,
+    journal: message.journal,
     // Live: keys come from this process's environment, as the router config names them.
     ...(message.live ? { live: { env: process.env } } : {}),
     signal: controller.signal,

@@ -1,13 +1,12 @@
 import { appendFile, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import type { JournalWriter, ReportFiles, SummaryFiles } from '../../reports/index.ts';
+import type { ReportFiles, SummaryFiles } from '../../reports/index.ts';
 import type { RouterConfig } from '../../runtime/config/schema.ts';
-import type { RunProgress, Scenario } from '../../scenarios/index.ts';
+import type { JournalStart, RunProgress, Scenario } from '../../scenarios/index.ts';
 import { hypothesisVerdict, type RunJournal } from '../../scenarios/journal.ts';
 import { displayPath } from '../shared/files.ts';
 import {
@@ -42,7 +41,27 @@ interface RunOptions extends ReadLimits {
   against?: string;
   proxyPort?: number;
   model?: string;
+  /** --header NAME:VALUE, repeated: sent with every request to the gateway. */
+  header?: Record<string, string>;
   streamShare?: number;
+}
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * `--header NAME:VALUE`, repeatable: collected into one record (a later NAME replaces an earlier one).
+ * The value may hold colons (`x-portkey-config:{"retry":…}`); it is never printed back, since it is
+ * often a key.
+ */
+function headerOption(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const colon = value.indexOf(':');
+  const name = colon < 0 ? '' : value.slice(0, colon).trim();
+  if (!HEADER_NAME.test(name))
+    throw new CliError(
+      `--header needs NAME:VALUE with an HTTP header name before the colon, e.g. x-virtual-key:vk-123 (got a value ${colon < 0 ? 'without a colon' : `with the name "${name}"`})`,
+    );
+  return { ...previous, [name.toLowerCase()]: value.slice(colon + 1).trim() };
 }
 
 /** The environment variable whose value is sent to the gateway as its API key in --against mode. */
@@ -57,8 +76,6 @@ export interface ScenarioResult {
   files?: ReportFiles;
   wallMs: number;
 }
-
-const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
 /** The worker next to this module: run-worker.ts in the repo, run-worker.js in the published package. */
 const WORKER_EXTENSION = extname(fileURLToPath(import.meta.url));
@@ -162,6 +179,57 @@ function verdictLabel(result: ScenarioResult, stream: NodeJS.WriteStream = proce
   return paint('red', '! ERROR', stream);
 }
 
+/** What one scenario's run gave: its journal, or why there is none (or why it stopped). */
+interface Outcome {
+  journal?: RunJournal;
+  error?: string;
+}
+
+/**
+ * One scenario, whatever runs it: its journal is started on disk first (as 'incomplete', so a run
+ * killed outright still leaves one; the run finishes the same journal), then `execute` runs it, then
+ * its reports are written and the view updated.
+ */
+async function runOne(
+  item: { scenario: Scenario; id: number },
+  options: RunOptions,
+  mode: RunJournal['mode'],
+  outDir: string,
+  view: ProgressView,
+  execute: (start: JournalStart) => Promise<Outcome>,
+): Promise<ScenarioResult> {
+  const { scenario, id } = item;
+  const { startJournalHeader } = await import('../../scenarios/index.ts');
+  const { startJournal, writeReports } = await import('../../reports/index.ts');
+  const started = Date.now();
+  const start = startJournalHeader(scenario, { seed: options.seed, mode });
+  const writer = await startJournal(outDir, start).catch(() => undefined);
+  view.start(id, scenario);
+  const { journal, error } = await execute(start);
+  const result: ScenarioResult = {
+    scenario,
+    name: scenario.name,
+    wallMs: Date.now() - started,
+    ...(journal ? { journal } : {}),
+    ...(error ? { error } : {}),
+  };
+  if (journal) {
+    try {
+      result.files = writer
+        ? (await writer.finish(journal)).files
+        : (await writeReports(journal, outDir)).files;
+    } catch (writeError) {
+      result.error = `cannot write reports: ${(writeError as Error).message}`;
+    }
+  } else if (writer) {
+    result.files = (await writer.interrupt().catch(() => undefined))?.files;
+  }
+  view.finish(id, result);
+  return result;
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 /** Runs scenarios on a pool of worker threads; resolves when all ended or were stopped. */
 async function runAll(
   scenarios: Scenario[],
@@ -170,85 +238,57 @@ async function runAll(
   view: ProgressView,
   signal: AbortSignal,
 ): Promise<ScenarioResult[]> {
-  const { startJournal, writeReports } = await import('../../reports/index.ts');
   const results: ScenarioResult[] = new Array(scenarios.length);
   const queue = scenarios.map((scenario, id) => ({ scenario, id }));
   const mode = options.realTime || options.live ? 'real-time' : 'virtual';
   const workerCount = Math.max(1, Math.min(options.concurrency, scenarios.length));
   const workers: Worker[] = [];
 
-  const runOn = (worker: Worker): Promise<void> =>
-    new Promise<void>((resolveWorker) => {
-      let current: { scenario: Scenario; id: number; started: number; writer?: JournalWriter } | undefined;
-      const next = async () => {
-        const item = signal.aborted ? undefined : queue.shift();
-        if (!item) {
-          resolveWorker();
-          return;
-        }
-        current = { ...item, started: Date.now() };
-        // An incomplete journal is on disk from the start: a run killed outright still leaves one.
-        current.writer = await startJournal(outDir, {
-          runId: crypto.randomUUID(),
-          wall: { startedAt: new Date().toISOString() },
-          scenario: {
-            name: item.scenario.name,
-            description: item.scenario.description,
-            file: item.scenario.file,
-            seed: options.seed ?? item.scenario.seed,
-          },
-          versions: { switchyard: version, node: process.versions.node, sdks: {} },
-          mode,
-          config: item.scenario.router,
-        }).catch(() => undefined);
-        view.start(item.id, item.scenario);
-        worker.postMessage({
-          type: 'run',
-          id: item.id,
-          scenario: item.scenario,
-          mode,
-          ...(options.live ? { live: true } : {}),
-          ...(options.seed !== undefined ? { seed: options.seed } : {}),
-          ...(options.streamShare !== undefined ? { streamShare: options.streamShare } : {}),
-        } satisfies ToWorker);
+  /** One scenario on a worker: resolves with what the worker answered (or its crash). */
+  const onWorker = (worker: Worker, item: { scenario: Scenario; id: number }, start: JournalStart) =>
+    new Promise<Outcome>((resolveRun) => {
+      const done = (outcome: Outcome) => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        resolveRun(outcome);
       };
-      const settle = async (journal: RunJournal | undefined, error: string | undefined) => {
-        const item = current!;
-        current = undefined;
-        const result: ScenarioResult = {
-          scenario: item.scenario,
-          name: item.scenario.name,
-          wallMs: Date.now() - item.started,
-          ...(journal ? { journal } : {}),
-          ...(error ? { error } : {}),
-        };
-        if (journal) {
-          try {
-            result.files = item.writer
-              ? (await item.writer.finish(journal)).files
-              : (await writeReports(journal, outDir)).files;
-          } catch (writeError) {
-            result.error = `cannot write reports: ${(writeError as Error).message}`;
-          }
-        } else if (item.writer) {
-          result.files = (await item.writer.interrupt().catch(() => undefined))?.files;
-        }
-        results[item.id] = result;
-        view.finish(item.id, result);
-        await next();
+      const onMessage = (message: FromWorker) => {
+        if (message.id !== item.id) return;
+        if (message.type === 'progress') view.update(item.id, item.scenario, message.progress);
+        else if (message.type === 'done')
+          done({ journal: message.journal, ...(message.error ? { error: message.error } : {}) });
+        else done({ error: message.error });
       };
-      worker.on('message', (message: FromWorker) => {
-        if (!current || message.id !== current.id) return;
-        if (message.type === 'progress') view.update(current.id, current.scenario, message.progress);
-        else if (message.type === 'done') void settle(message.journal, message.error);
-        else void settle(undefined, message.error);
-      });
-      worker.on('error', (error) => {
-        if (current) void settle(undefined, error.message);
-        else resolveWorker();
-      });
-      void next();
+      const onError = (error: Error) => done({ error: error.message });
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.postMessage({
+        type: 'run',
+        id: item.id,
+        scenario: item.scenario,
+        mode,
+        journal: start,
+        ...(options.live ? { live: true } : {}),
+        ...(options.seed !== undefined ? { seed: options.seed } : {}),
+        ...(options.streamShare !== undefined ? { streamShare: options.streamShare } : {}),
+      } satisfies ToWorker);
     });
+
+  // A worker that crashed (its 'error' event: it has exited) takes no further scenario.
+  const crashed = new Set<Worker>();
+  const drain = async (worker: Worker): Promise<void> => {
+    worker.once('error', () => crashed.add(worker));
+    for (
+      let item = queue.shift();
+      item && !signal.aborted;
+      item = crashed.has(worker) ? undefined : queue.shift()
+    ) {
+      const current = item;
+      results[current.id] = await runOne(current, options, mode, outDir, view, (start) =>
+        onWorker(worker, current, start),
+      );
+    }
+  };
 
   const onAbort = () => {
     for (const worker of workers) worker.postMessage({ type: 'abort' } satisfies ToWorker);
@@ -259,7 +299,7 @@ async function runAll(
     for (let i = 0; i < workerCount; i++) {
       const worker = new Worker(new URL(`./run-worker${WORKER_EXTENSION}`, import.meta.url));
       workers.push(worker);
-      runs.push(runOn(worker));
+      runs.push(drain(worker));
     }
     await Promise.all(runs);
   } finally {
@@ -280,7 +320,6 @@ async function runAllAgainst(
   view: ProgressView,
   signal: AbortSignal,
 ): Promise<ScenarioResult[]> {
-  const { startJournal, writeReports } = await import('../../reports/index.ts');
   const { AgainstSetupError, runAgainst, startAgainstProxy } = await import('../../scenarios/index.ts');
   let proxy: Awaited<ReturnType<typeof startAgainstProxy>>;
   try {
@@ -294,65 +333,43 @@ async function runAllAgainst(
       `  OpenAI     ${proxy.upstreams.openai}`,
       `  Anthropic  ${proxy.upstreams.anthropic}`,
       `  Ollama     ${proxy.upstreams.ollama}`,
-      `load goes to ${options.against} (model: ${options.model ?? "each request's route name"})`,
+      `load goes to ${options.against} (model: ${options.model ?? "each request's route name"})` +
+        (options.header ? ` with the header(s) ${Object.keys(options.header).join(', ')}` : ''),
     ].join('\n'),
   );
   const results: ScenarioResult[] = [];
   try {
     for (const [id, scenario] of scenarios.entries()) {
       if (signal.aborted) break;
-      const started = Date.now();
-      const seed = options.seed ?? scenario.seed;
-      const writer = await startJournal(outDir, {
-        runId: crypto.randomUUID(),
-        wall: { startedAt: new Date().toISOString() },
-        scenario: { name: scenario.name, description: scenario.description, file: scenario.file, seed },
-        versions: { switchyard: version, node: process.versions.node, sdks: {} },
-        mode: 'against',
-        config: scenario.router,
-      }).catch(() => undefined);
-      view.start(id, scenario);
-      let runError: string | undefined;
-      let journal: RunJournal | undefined;
-      try {
-        journal = await runAgainst(scenario, {
-          gatewayUrl: options.against,
-          proxy,
-          signal,
-          ...(options.model ? { model: options.model } : {}),
-          ...(options.seed !== undefined ? { seed: options.seed } : {}),
-          ...(options.streamShare !== undefined ? { streamShare: options.streamShare } : {}),
-          ...(process.env[GATEWAY_KEY_ENV] ? { apiKey: process.env[GATEWAY_KEY_ENV] } : {}),
-          onProgress: (progress) => view.update(id, scenario, progress),
-          onError: (error) => {
-            runError = error instanceof Error ? error.message : String(error);
-          },
-        });
-      } catch (error) {
-        await writer?.interrupt().catch(() => undefined);
-        // Not wired or not reachable: nothing can be graded, for this scenario or the next.
-        if (error instanceof AgainstSetupError) throw new CliError(error.message, EXIT.badInput);
-        runError = error instanceof Error ? error.message : String(error);
-      }
-      const result: ScenarioResult = {
-        scenario,
-        name: scenario.name,
-        wallMs: Date.now() - started,
-        ...(journal ? { journal } : {}),
-        ...(runError ? { error: runError } : {}),
-      };
-      if (journal) {
+      let setupError: InstanceType<typeof AgainstSetupError> | undefined;
+      const result = await runOne({ scenario, id }, options, 'against', outDir, view, async (start) => {
+        let error: string | undefined;
         try {
-          result.files = writer
-            ? (await writer.finish(journal)).files
-            : (await writeReports(journal, outDir)).files;
-        } catch (writeError) {
-          result.error = `cannot write reports: ${(writeError as Error).message}`;
+          const journal = await runAgainst(scenario, {
+            gatewayUrl: options.against,
+            proxy,
+            signal,
+            journal: start,
+            ...(options.model ? { model: options.model } : {}),
+            ...(options.header ? { headers: options.header } : {}),
+            ...(options.seed !== undefined ? { seed: options.seed } : {}),
+            ...(options.streamShare !== undefined ? { streamShare: options.streamShare } : {}),
+            ...(process.env[GATEWAY_KEY_ENV] ? { apiKey: process.env[GATEWAY_KEY_ENV] } : {}),
+            onProgress: (progress) => view.update(id, scenario, progress),
+            onError: (cause) => {
+              error = messageOf(cause);
+            },
+          });
+          return { journal, ...(error ? { error } : {}) };
+        } catch (cause) {
+          if (cause instanceof AgainstSetupError) setupError = cause;
+          return { error: messageOf(cause) };
         }
-      }
+      });
+      // Not wired or not reachable: nothing can be graded, for this scenario or the next.
+      if (setupError) throw new CliError(setupError.message, EXIT.badInput);
       results.push(result);
-      view.finish(id, result);
-      const a = journal?.against;
+      const a = result.journal?.against;
       if (a)
         err(
           paint(
@@ -506,6 +523,11 @@ export function registerRun(program: Command): void {
       '--model <name>',
       "with --against: the model asked of the gateway (default each request's route name)",
     )
+    .option(
+      '--header <name:value>',
+      'with --against: a header sent with every request to the gateway, e.g. its virtual key (repeatable; values are never printed)',
+      headerOption,
+    )
     .addHelpText(
       'after',
       '\nWrites <scenario>.journal.json, .junit.xml, .md and .html per scenario, plus summary.md,\n' +
@@ -518,9 +540,11 @@ export function registerRun(program: Command): void {
         "and Ollama at <proxy>); point the gateway's upstreams there (fix the port with --proxy-port) and\n" +
         "the scenario's load goes to URL through the openai SDK, in real time, one scenario at a time.\n" +
         `Requests carry x-switchyard-request-id (forward it to tie upstream calls exactly; else they are\n` +
-        `tied by prompt, then by time). The gateway's API key is read from ${GATEWAY_KEY_ENV}.\n` +
+        `tied by prompt, then by time). The gateway's API key is read from ${GATEWAY_KEY_ENV}; other\n` +
+        'headers it needs (a virtual key, a routing config) go in --header NAME:VALUE.\n' +
         'Hypotheses about its internals (breakers, budgets, spend) are reported not observable, and fail.\n' +
-        'A gateway that cannot be reached or sends nothing to the proxy exits 2.',
+        'A gateway that cannot be reached, sends nothing to the proxy, or asks it only for models it does\n' +
+        'not serve (every answer a 404) exits 2.',
     )
     .action(async (paths: string[], options: RunOptions) => {
       // Live runs send the keys the configs name: an unset one is bad input, found before anything runs.
@@ -572,8 +596,8 @@ export function registerRun(program: Command): void {
         if (options.realTime) throw new CliError('--against always runs in real time: drop --real-time');
         if (options.live)
           throw new CliError('--live and --against do not combine: --against grades a gateway');
-      } else if (options.proxyPort !== undefined || options.model !== undefined) {
-        throw new CliError('--proxy-port and --model only apply with --against');
+      } else if (options.proxyPort !== undefined || options.model !== undefined || options.header) {
+        throw new CliError('--proxy-port, --model and --header only apply with --against');
       }
       const names = scenarios.map((s) => s.name);
       const dup = names.find((n, i) => names.indexOf(n) !== i);

@@ -6,7 +6,8 @@
 import type { Clock } from '../../runtime/clock.ts';
 import type { FaultContext, FaultId, TransportFault } from './catalogue.ts';
 import { type ChaosCounters, createPlan, type FaultRule } from './plan.ts';
-import { deriveSeed, mulberry32, randomId } from './prng.ts';
+import { deriveSeed, mulberry32 } from './prng.ts';
+import { DIALECTS } from './providers/index.ts';
 import { requestAborted } from './streams.ts';
 import { inspectRequest, type Provider, type RequestInfo } from './wire.ts';
 
@@ -96,10 +97,6 @@ export function createChaos(options: ChaosOptions): Chaos {
   // Neither a rule change nor a reset rewinds it: a request id is never handed out twice by one
   // handler (the same seed still gives a fresh handler the same sequence, for reproducible runs).
   const idRandom = mulberry32(deriveSeed(seed, 'request-ids'));
-  const requestId = (provider: Provider): string =>
-    provider === 'anthropic'
-      ? `req_011C${randomId(idRandom, 20)}`
-      : `req_${randomId(idRandom, 32, '0123456789abcdef')}`;
 
   const decide = (info: RequestInfo): Injector | undefined => {
     const decision = plan.decide(info);
@@ -123,9 +120,10 @@ export function createChaos(options: ChaosOptions): Chaos {
     return async (request) => {
       const ctx: FaultContext = {
         info: { ...info, provider },
+        dialect: DIALECTS[provider],
         clock,
         signal: request.signal,
-        requestId: () => requestId(provider),
+        requestId: () => DIALECTS[provider].requestId(idRandom),
       };
       const action = decision.fault.action(ctx, decision.params);
       if (action.kind === 'respond') {

@@ -54,7 +54,7 @@ const share = z.number().min(0).max(1);
 const oneOrMany = <T extends z.ZodType>(schema: T) => z.union([schema, z.array(schema)]);
 
 export const faultTargetSchema = z.strictObject({
-  provider: oneOrMany(z.enum(PROVIDERS as readonly ['openai', 'anthropic', 'ollama'])).optional(),
+  provider: oneOrMany(z.enum(PROVIDERS)).optional(),
   /** Glob(s) on the model name the provider receives: `gpt-4*`. */
   model: oneOrMany(z.string().min(1)).optional(),
   endpoint: oneOrMany(z.string().min(1)).optional(),

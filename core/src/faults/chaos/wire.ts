@@ -4,10 +4,11 @@
  * shared/notes/provider-wire-facts.md.
  */
 
-import { errorResponse, providerOfPath } from '../simulator/index.ts';
+import type { Provider } from '../../runtime/types.ts';
+import { errorResponse, isRecord, providerOf } from '../simulator/index.ts';
+import { DIALECTS } from './providers/index.ts';
 
-export type Provider = 'openai' | 'anthropic' | 'ollama';
-export const PROVIDERS: readonly Provider[] = ['openai', 'anthropic', 'ollama'];
+export { PROVIDERS, type Provider } from '../../runtime/types.ts';
 
 /** Endpoints that generate text (where stream and content faults make sense). */
 const GENERATION_PATHS = new Set([
@@ -17,15 +18,6 @@ const GENERATION_PATHS = new Set([
   '/api/chat',
   '/api/generate',
 ]);
-
-/** The simulator's mapping, plus its one header rule: Anthropic's SDK also calls GET /v1/models. */
-export function providerOf(pathname: string, headers?: Headers): Provider | undefined {
-  const byPath = providerOfPath(pathname);
-  if (byPath === 'openai' && pathname.startsWith('/v1/models') && headers?.has('anthropic-version')) {
-    return 'anthropic';
-  }
-  return byPath;
-}
 
 export interface RequestInfo {
   provider: Provider | undefined;
@@ -78,20 +70,9 @@ export function describeRequest(
   }
   const record = isRecord(body) ? body : {};
   const generation = GENERATION_PATHS.has(pathname);
-  const stream = generation && (provider === 'ollama' ? record.stream !== false : record.stream === true);
-  // Chat's response_format, or the Responses API's text.format.
-  const format = isRecord(record.response_format)
-    ? record.response_format.type
-    : isRecord(record.text) && isRecord(record.text.format)
-      ? record.text.format.type
-      : undefined;
-  const anthropicFormat =
-    record.output_format != null || (isRecord(record.output_config) && record.output_config.format != null);
-  const jsonMode =
-    format === 'json_object' ||
-    format === 'json_schema' ||
-    (provider === 'ollama' && record.format !== undefined && record.format !== '') ||
-    (provider === 'anthropic' && anthropicFormat);
+  const dialect = provider ? DIALECTS[provider] : undefined;
+  const stream = generation && (dialect?.streamsByDefault ? record.stream !== false : record.stream === true);
+  const jsonMode = dialect?.asksForJson(record) ?? false;
   return {
     provider,
     method,
@@ -105,9 +86,7 @@ export function describeRequest(
   };
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isRecord, providerOf };
 
 export interface ProviderErrorSpec {
   /** OpenAI `type` / Anthropic `error.type`; ignored by Ollama. */
@@ -129,17 +108,4 @@ export interface ProviderErrorSpec {
  */
 export function providerErrorResponse(provider: Provider, status: number, spec: ProviderErrorSpec): Response {
   return errorResponse(provider, status, spec);
-}
-
-/** Formats a duration the way OpenAI's x-ratelimit-reset-* headers do: 174ms, 1.5s, 6m0s. */
-export function formatOpenAIDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
-  if (ms < 60_000) return `${Number((ms / 1000).toFixed(3))}s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes}m${Number(((ms - minutes * 60_000) / 1000).toFixed(3))}s`;
-}
-
-/** RFC 3339 timestamp (second precision) as in anthropic-ratelimit-*-reset. */
-export function rfc3339(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }

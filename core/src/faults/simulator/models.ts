@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
+import type { Provider } from '../../runtime/types.ts';
 import type { LatencyProfile } from './latency.ts';
-
-export type SimProvider = 'openai' | 'anthropic' | 'ollama';
 
 /**
  * A request parameter a model refuses. `unsupported`: present at all → 400 unsupported_parameter
@@ -20,7 +19,7 @@ export interface OllamaDetails {
 }
 
 export interface ModelSpec {
-  provider: SimProvider;
+  provider: Provider;
   /** Context window in tokens (input + output for OpenAI/Anthropic; default num_ctx for Ollama). */
   contextWindow: number;
   /** Largest max-tokens value the provider accepts. */
@@ -334,7 +333,7 @@ export function defaultCatalogue(): ModelCatalogue {
 /** Finds a model of `provider`; Ollama names without a tag mean `:latest`, like the real server. */
 export function lookupModel(
   catalogue: ModelCatalogue,
-  provider: SimProvider,
+  provider: Provider,
   name: string,
 ): { id: string; spec: ModelSpec } | undefined {
   const candidates = provider === 'ollama' && !name.includes(':') ? [name, `${name}:latest`] : [name];

@@ -1,4 +1,5 @@
 import type { Clock } from '../../runtime/clock.ts';
+import type { Provider } from '../../runtime/types.ts';
 import { handleAnthropic } from './anthropic.ts';
 import type { Call } from './call.ts';
 import { callFactory } from './call.ts';
@@ -7,7 +8,6 @@ import type { ModelCatalogue } from './models.ts';
 import { defaultCatalogue } from './models.ts';
 import { handleOllama } from './ollama.ts';
 import { handleOpenAI } from './openai.ts';
-import type { WireProvider } from './wire.ts';
 import { errorResponse } from './wire.ts';
 
 /**
@@ -37,17 +37,18 @@ export interface Simulator {
 }
 
 /** Which provider API a path belongs to. `/v1/models` is OpenAI's unless an anthropic-version header says otherwise (see handle). */
-export function providerOfPath(pathname: string): WireProvider | undefined {
+export function providerOfPath(pathname: string): Provider | undefined {
   if (pathname === '/v1/messages' || pathname.startsWith('/v1/messages/')) return 'anthropic';
   if (pathname.startsWith('/api/')) return 'ollama';
   if (pathname.startsWith('/v1/')) return 'openai';
   return undefined;
 }
 
-function providerOf(request: Request, pathname: string): WireProvider | undefined {
+/** Which provider a request is for: by its path, and Anthropic's GET /v1/models by its anthropic-version header. */
+export function providerOf(pathname: string, headers?: Headers): Provider | undefined {
   const byPath = providerOfPath(pathname);
   // Anthropic also serves GET /v1/models; its SDK always sends anthropic-version.
-  if (byPath === 'openai' && request.headers.has('anthropic-version') && pathname.startsWith('/v1/models')) {
+  if (byPath === 'openai' && headers?.has('anthropic-version') && pathname.startsWith('/v1/models')) {
     return 'anthropic';
   }
   return byPath;
@@ -60,7 +61,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       if (request.signal.aborted) return Promise.reject(request.signal.reason);
       try {
         const call = makeCall(request);
-        return dispatch(call, providerOf(request, call.pathname));
+        return dispatch(call, providerOf(call.pathname, request.headers));
       } catch (error) {
         return Promise.reject(error);
       }
@@ -68,7 +69,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   };
 }
 
-async function dispatch(call: Call, provider: WireProvider | undefined): Promise<Response> {
+async function dispatch(call: Call, provider: Provider | undefined): Promise<Response> {
   try {
     switch (provider) {
       case 'openai':

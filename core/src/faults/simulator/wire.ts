@@ -1,6 +1,5 @@
+import type { Provider } from '../../runtime/types.ts';
 import { hashString, Rng } from './random.ts';
-
-export type WireProvider = 'openai' | 'anthropic' | 'ollama';
 
 export interface ErrorSpec {
   /** OpenAI `error.type` / Anthropic `error.type`; ignored for Ollama (its body is only a message). */
@@ -43,7 +42,7 @@ export function anthropicRequestId(rng: Rng): string {
 }
 
 /** The provider's exact error body (as a JSON-ready object). */
-export function errorBody(provider: WireProvider, spec: ErrorSpec): Record<string, unknown> {
+export function errorBody(provider: Provider, spec: ErrorSpec): Record<string, unknown> {
   switch (provider) {
     case 'openai':
       return {
@@ -60,7 +59,7 @@ export function errorBody(provider: WireProvider, spec: ErrorSpec): Record<strin
   }
 }
 
-function fallbackRequestId(provider: WireProvider, spec: ErrorSpec): string {
+function fallbackRequestId(provider: Provider, spec: ErrorSpec): string {
   // Deterministic without a seed: the same error gets the same id in every run.
   const rng = new Rng(hashString(`${spec.type}\n${spec.message}\n${spec.code ?? ''}`));
   return provider === 'anthropic' ? anthropicRequestId(rng) : openaiRequestId(rng);
@@ -70,7 +69,7 @@ function fallbackRequestId(provider: WireProvider, spec: ErrorSpec): string {
  * A complete error response as the provider sends it: body, content type and request-id header.
  * Anthropic's body and `request-id` header carry the same id.
  */
-export function errorResponse(provider: WireProvider, status: number, spec: ErrorSpec): Response {
+export function errorResponse(provider: Provider, status: number, spec: ErrorSpec): Response {
   const requestId = spec.requestId ?? fallbackRequestId(provider, spec);
   const headers = new Headers();
   if (provider === 'openai') {

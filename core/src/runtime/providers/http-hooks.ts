@@ -37,10 +37,6 @@ export function runInAttempt<T>(state: AttemptState, fn: () => T): T {
   return storage.run(state, fn);
 }
 
-export function currentAttempt(): AttemptState | undefined {
-  return storage.getStore();
-}
-
 /**
  * The `fetch` handed to every SDK client. It resolves the underlying fetch at call time (MSW and the in-process
  * simulator patch globalThis.fetch after the adapters were built), ties the request to the attempt's abort

@@ -10,6 +10,7 @@ export type { AdapterOptions, AttemptContext, ProviderAdapter } from './adapter.
 export { AnthropicAdapter, mapAnthropicStopReason } from './anthropic.ts';
 export { createHookedFetch } from './http-hooks.ts';
 export {
+  classifyHttpResponse,
   type NormalizeContext,
   normalizeError,
   normalizePayloadError,
@@ -19,6 +20,7 @@ export { mapOllamaDoneReason, OllamaAdapter } from './ollama.ts';
 export { isReasoningModel, mapOpenAIFinishReason, OpenAIAdapter } from './openai.ts';
 export { OpenAIResponsesAdapter } from './openai-responses.ts';
 export { parseRetryAfterMs } from './retry-after.ts';
+export { sdkVersions } from './sdk-versions.ts';
 export type { ProviderClientOptions } from './shared.ts';
 
 /** One adapter per deployment; its SDK client is built here, once, with maxRetries 0. */

@@ -1,6 +1,7 @@
 import { loadedSdks } from '../../lazy.ts';
 import { type ErrorKind, isSwitchyardError, SwitchyardError, type TimeoutPhase } from '../errors.ts';
 import { redactSecrets } from '../scrub.ts';
+import type { ProviderKind } from '../types.ts';
 import { parseRetryAfterMs, parseRetryHintFromMessage } from './retry-after.ts';
 
 export { redactSecrets };
@@ -321,6 +322,46 @@ export function normalizeError(error: unknown, ctx: NormalizeContext): Switchyar
     });
   }
   return classifyTransport(error, facts, ctx, error);
+}
+
+/**
+ * An HTTP error answer seen on the wire (status ≥ 400, its headers and body text), classified as the
+ * router would classify the SDK error it becomes: for code that watches provider traffic without an
+ * SDK in between (the chaos proxy's log of a gateway's upstream calls). The body is read in the
+ * provider's own error shape: OpenAI `{"error":{"message","type","code","param"}}`, Anthropic
+ * `{"type":"error","error":{"type","message"},"request_id"}`, Ollama `{"error":"..."}`; anything
+ * else (an HTML page from a load balancer) classifies by status alone.
+ */
+export function classifyHttpResponse(
+  provider: ProviderKind,
+  status: number,
+  headers: Headers,
+  body: string,
+  options: { nowMs?: number } = {},
+): SwitchyardError {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  const envelope = record(parsed);
+  const inner = record(envelope?.error);
+  const facts: ErrorFacts = {
+    status,
+    headers,
+    type: str(inner?.type),
+    code: str(inner?.code) ?? (provider === 'anthropic' ? str(inner?.type) : undefined),
+    param: str(inner?.param),
+    message: str(inner?.message) ?? str(envelope?.error) ?? (body.slice(0, 200) || `status ${status}`),
+    requestId:
+      str(headers.get('x-request-id')) ?? str(headers.get('request-id')) ?? str(envelope?.request_id),
+  };
+  const ctx: NormalizeContext = {
+    provider,
+    ...(options.nowMs !== undefined ? { nowMs: options.nowMs } : {}),
+  };
+  return classifyStatus(status, facts, ctx, undefined);
 }
 
 /** An error payload that arrived in a 200 response body or stream (e.g. an Ollama `{"error": "..."}` line). */

@@ -1,4 +1,4 @@
-import type { ErrorKind, SwitchyardError, TimeoutPhase } from '../errors.ts';
+import type { ErrorKind, TimeoutPhase } from '../errors.ts';
 import type { Usage } from '../types.ts';
 
 /**
@@ -7,7 +7,7 @@ import type { Usage } from '../types.ts';
  * It holds no request content and no keys, so it can go into logs, spans and reports as it is.
  */
 
-export type SkipReason = 'breaker-open' | 'cooldown' | 'context-window' | 'budget' | 'unknown-deployment';
+export type SkipReason = 'breaker-open' | 'cooldown' | 'context-window' | 'budget';
 
 /**
  * Why the router left a deployment after an attempt (attempt.next 'fallback' or 'give-up'): the
@@ -118,10 +118,6 @@ export interface DecisionTrace {
   deliveredHash?: string;
   /** Budget reservations and settlements of this request (only when budgets apply). */
   budgetEvents?: BudgetEvent[];
-}
-
-export function errorSummary(error: SwitchyardError): Record<string, unknown> {
-  return error.toJSON();
 }
 
 /** A human-readable one-line path: `openai-main ✗ rate_limited (waited 1200 ms) → anthropic ✓ 812 ms $0.0012`. */

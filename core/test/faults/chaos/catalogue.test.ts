@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FAULT_IDS, FAULTS, resolveParams } from '../../../src/faults/chaos/catalogue.ts';
 import { transportFaultOf } from '../../../src/faults/chaos/engine.ts';
@@ -32,6 +34,21 @@ describe('catalogue definitions', () => {
       expect(definition.providers.length).toBeGreaterThan(0);
       for (const spec of Object.values(definition.params)) expect(typeof spec.default).toBe(spec.type);
     }
+  });
+
+  it('names no provider outside the dialect files: adding a provider is one file in providers/', () => {
+    const chaos = join(import.meta.dirname, '../../../src/faults/chaos');
+    const neutral = [
+      ...readdirSync(join(chaos, 'definitions')).map((f) => join('definitions', f)),
+      ...readdirSync(chaos).filter((f) => f.endsWith('.ts') && f !== 'index.ts'),
+    ];
+    const named = neutral.flatMap((file) =>
+      [...readFileSync(join(chaos, file), 'utf8').matchAll(/['"`](openai|anthropic|ollama)['"`]/g)].map(
+        (m) => `${file}: ${m[0]}`,
+      ),
+    );
+    expect(neutral).toEqual(expect.arrayContaining(['catalogue.ts', 'engine.ts', 'plan.ts', 'wire.ts']));
+    expect(named).toEqual([]);
   });
 
   it('rejects unknown, mistyped and out-of-range parameters', () => {
