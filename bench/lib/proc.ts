@@ -151,9 +151,10 @@ export function startSwitchyardGateway(
   config: string,
   env: Record<string, string> = {},
   timeoutMs = 20_000,
+  extraArgs: string[] = [],
 ): Promise<Child> {
   const cli = new URL('../../core/src/cli/main.ts', import.meta.url).pathname;
-  const proc = spawn(process.execPath, [cli, 'gateway', '--config', config, '--port', '0'], {
+  const proc = spawn(process.execPath, [cli, 'gateway', '--config', config, '--port', '0', ...extraArgs], {
     env: { ...process.env, ...env, NO_COLOR: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -23,7 +23,21 @@ export {
 export type { AdapterOptions, AttemptContext, ProviderAdapter } from './runtime/providers/adapter.ts';
 export { createAdapter } from './runtime/providers/index.ts';
 export { type CallOptions, Router, type RouterOptions } from './runtime/router.ts';
-export { MemoryStore, type StateStore } from './runtime/state.ts';
+export {
+  type BudgetPolicy,
+  connectRedisStore,
+  RedisStore,
+  type RedisStoreEvent,
+  type RedisStoreOptions,
+} from './runtime/state/redis.ts';
+export { type LocalRedis, startLocalRedis } from './runtime/state/redis-server.ts';
+export {
+  defineOp,
+  MemoryStore,
+  type StateKind,
+  type StateOp,
+  type StateStore,
+} from './runtime/state.ts';
 export type { AttemptRecord, CandidateRecord, DecisionTrace } from './runtime/trace/trace.ts';
 export { formatPath } from './runtime/trace/trace.ts';
 export type {

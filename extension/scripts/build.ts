@@ -29,8 +29,15 @@ const coreMetaUrl: esbuild.Plugin = {
     build.onLoad({ filter: /\.ts$/ }, async (args) => {
       const rel = relative(coreRoot, args.path);
       if (rel.startsWith('..')) return undefined;
-      const source = await readFile(args.path, 'utf8');
-      if (!source.includes('import.meta.url')) return undefined;
+      let source = await readFile(args.path, 'utf8');
+      // core/src/lazy.ts loads heavy dependencies on first use with literal require('…') calls through a
+      // createRequire. Without that line they are plain require() calls, which esbuild bundles.
+      if (rel.split('\\').join('/') === 'src/lazy.ts') {
+        const line = 'const require = createRequire(import.meta.url);';
+        if (!source.includes(line)) throw new Error(`core/src/lazy.ts no longer has "${line}"`);
+        source = source.replace(line, '');
+      }
+      if (!source.includes('import.meta.url')) return { contents: source, loader: 'ts' };
       return {
         contents: source.replaceAll(
           'import.meta.url',
@@ -60,6 +67,8 @@ const nodeOptions: esbuild.BuildOptions = {
   platform: 'node',
   format: 'cjs',
   target: 'node20',
+  // Core's TypeScript sources, not its compiled dist/ (see core/package.json "exports").
+  conditions: ['@switchyard/source'],
   external: ['vscode'],
   // jsonc-parser's main entry is a UMD wrapper whose require() calls esbuild cannot follow.
   alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },

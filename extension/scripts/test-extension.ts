@@ -12,21 +12,19 @@
  *
  * Options: --skip-build, --only=electron|integration|e2e, --theme=dark|light (default both)
  */
-import { execFile } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { runE2E, THEMES, type Theme } from '../test/e2e/compare.e2e.ts';
 import { runIntegrationInCodeServer } from '../test/integration-code-server.ts';
 import { runElectron } from '../test/run-electron.ts';
 import { ensureCodeServer } from './code-server.ts';
+import { packageVsix, VSIX } from './package.ts';
 
-const run = promisify(execFile);
 const ext = resolve(import.meta.dirname, '..');
 const repo = resolve(ext, '..');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const want = (suite: string) => !only || only.split(',').includes(suite);
-const vsix = join(ext, 'dist-vsix', 'switchyard-vscode.vsix');
+const vsix = VSIX;
 const artifacts = join(repo, 'reports', 'test-artifacts', 'extension');
 
 const results: Array<{ suite: string; status: 'passed' | 'failed' | 'skipped'; note?: string }> = [];
@@ -34,18 +32,8 @@ const t0 = Date.now();
 
 if (!process.argv.includes('--skip-build')) {
   console.log('› building and packaging the extension');
-  await run(process.execPath, [join(ext, 'scripts', 'build.ts'), '--production'], { cwd: ext });
-  await mkdir(join(ext, 'dist-vsix'), { recursive: true });
-  const vsce = join(repo, 'node_modules', '.bin', 'vsce');
-  const { stdout } = await run(
-    vsce,
-    ['package', '--no-dependencies', '--allow-missing-repository', '-o', vsix],
-    {
-      cwd: ext,
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
-  console.log(stdout.trim().split('\n').at(-1));
+  const { summary, bytes } = await packageVsix();
+  console.log(`${summary}; ${(bytes / 1024 / 1024).toFixed(2)} MB`);
 }
 
 if (want('electron')) {

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers.ts';
+import { ROOT, runCli } from './helpers.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -98,4 +98,17 @@ describe('switchyard --help', () => {
       expect(result.stdout).toContain(`Usage: switchyard ${command}`);
     });
   }
+});
+
+describe('switchyard --version', () => {
+  it("prints the package's version and exits 0", async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, 'core/package.json'), 'utf8')) as {
+      version: string;
+    };
+    for (const flag of ['--version', '-V']) {
+      const result = await runCli([flag]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe(`${version}\n`);
+    }
+  });
 });

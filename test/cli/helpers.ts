@@ -20,6 +20,8 @@ export function runCli(
   return new Promise((resolveRun, reject) => {
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', ...options.env };
     delete env.FORCE_COLOR;
+    // A CLI test run inside a GitHub Actions job must not write to that job's step summary.
+    if (!options.env || !('GITHUB_STEP_SUMMARY' in options.env)) delete env.GITHUB_STEP_SUMMARY;
     const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env, stdio: 'pipe' });
     let stdout = '';
     let stderr = '';

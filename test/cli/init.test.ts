@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,18 @@ describe('switchyard init', () => {
     const ran = await runCli(['run', 'my-scenarios', '--out', 'out'], { cwd: dir });
     expect(ran.stdout).toMatch(/my-first-scenario\s+✓ PASS/);
     expect(ran.code).toBe(0);
+  }, 60_000);
+
+  it('in an empty project, bare `init` then bare `run` passes and writes reports/', async () => {
+    const project = join(dir, 'empty-project');
+    await mkdir(project);
+    expect((await runCli(['init'], { cwd: project })).code).toBe(0);
+    const ran = await runCli(['run'], { cwd: project });
+    expect(ran.stdout).toMatch(/my-first-scenario\s+✓ PASS\s+4\/4/);
+    expect(ran.code).toBe(0);
+    expect(await readdir(join(project, 'reports'))).toEqual(
+      expect.arrayContaining(['my-first-scenario.junit.xml', 'my-first-scenario.html', 'summary.md']),
+    );
   }, 60_000);
 
   it('refuses to overwrite', async () => {

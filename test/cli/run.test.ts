@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +35,30 @@ describe('switchyard run', () => {
     expect(journal.verdict).toBe('passed');
     expect(journal.requests.length).toBeGreaterThan(50);
     expect(await readFile(join(dir, 'small-outage.junit.xml'), 'utf8')).toContain('<testsuite');
+  }, 60_000);
+
+  it('appends its Markdown summary to $GITHUB_STEP_SUMMARY, after what other steps wrote, passed or failed', async () => {
+    const dir = join(out, 'step-summary');
+    const stepSummary = join(out, 'step-summary.md');
+    await writeFile(stepSummary, '## an earlier step\n\n');
+    const passed = await runCli(['run', 'test/cli/fixtures/small.yaml', '--out', dir], {
+      env: { GITHUB_STEP_SUMMARY: stepSummary },
+    });
+    expect(passed.code).toBe(0);
+    const summary = (await readFile(join(dir, 'summary.md'), 'utf8')).trimEnd();
+    expect(summary).toContain('small-outage');
+    expect(await readFile(stepSummary, 'utf8')).toBe(`## an earlier step\n\n${summary}\n\n`);
+    const failed = await runCli(
+      ['run', 'test/cli/fixtures/must-fail.yaml', '--out', join(out, 'step-failed')],
+      {
+        env: { GITHUB_STEP_SUMMARY: stepSummary },
+      },
+    );
+    expect(failed.code).toBe(1);
+    const failedSummary = (await readFile(join(out, 'step-failed', 'summary.md'), 'utf8')).trimEnd();
+    expect(await readFile(stepSummary, 'utf8')).toBe(
+      `## an earlier step\n\n${summary}\n\n${failedSummary}\n\n`,
+    );
   }, 60_000);
 
   it('exits 1 when a hypothesis fails, naming it with file:line', async () => {

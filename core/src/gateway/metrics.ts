@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Router } from '../runtime/router.ts';
+import type { RedisStoreEvent } from '../runtime/state/redis.ts';
 import type { DecisionTrace } from '../runtime/trace/trace.ts';
 
 /**
@@ -24,6 +25,8 @@ export class GatewayMetrics {
   readonly #wasted: Counter<'route' | 'tenant'>;
   readonly #cache: Counter<'route' | 'result'>;
   readonly #inFlight: Gauge<'endpoint'>;
+  readonly #stateFallbacks: Counter<'kind' | 'operation' | 'policy'>;
+  readonly #stateUp: Gauge;
 
   constructor(router: Router, tenants: () => Iterable<string>) {
     const registry = this.registry;
@@ -78,6 +81,18 @@ export class GatewayMetrics {
       labelNames: ['endpoint'],
       registers: [registry],
     });
+    this.#stateFallbacks = new Counter({
+      name: 'switchyard_gateway_state_fallbacks_total',
+      help: 'State operations answered without the shared store (unreachable), by kind of state, operation and policy (local, closed, open)',
+      labelNames: ['kind', 'operation', 'policy'],
+      registers: [registry],
+    });
+    this.#stateUp = new Gauge({
+      name: 'switchyard_gateway_state_store_up',
+      help: 'Whether the shared state store answers: 1 yes (or no shared store), 0 no (fallbacks in force)',
+      registers: [registry],
+    });
+    this.#stateUp.set(1);
     const breakerIds = router.config.deployments.map((d) => d.id);
     new Gauge({
       name: 'switchyard_gateway_breaker_state',
@@ -92,8 +107,10 @@ export class GatewayMetrics {
     const budgetLabels = ['tenant', 'budget', 'period'] as const;
     const snapshots = async () => {
       const all = [];
+      // While a shared store is unreachable and budgets fail closed, the ledger is unknown: no
+      // series rather than a failed scrape (state_store_up says why).
       for (const tenant of new Set(tenants()))
-        all.push(...(await router.budgets.snapshot(tenant)).map((s) => ({ ...s, tenant })));
+        all.push(...(await router.budgets.snapshot(tenant).catch(() => [])).map((s) => ({ ...s, tenant })));
       return all;
     };
     new Gauge({
@@ -116,6 +133,13 @@ export class GatewayMetrics {
           this.set({ tenant: s.tenant, budget: s.budget, period: s.period }, s.remainingUsd);
       },
     });
+  }
+
+  /** What the shared state store reported: a fallback, or the store going away or coming back. */
+  state(event: RedisStoreEvent): void {
+    if (event.type === 'fallback')
+      this.#stateFallbacks.inc({ kind: event.kind, operation: event.operation, policy: event.policy });
+    else this.#stateUp.set(event.type === 'up' ? 1 : 0);
   }
 
   /** A request was taken in; call the returned function when its answer has been sent. */

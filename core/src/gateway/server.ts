@@ -10,6 +10,8 @@ import { DEFAULT_TENANT, estimateInputTokens } from '../runtime/cost/index.ts';
 import { isSwitchyardError, SwitchyardError } from '../runtime/errors.ts';
 import { Router } from '../runtime/router.ts';
 import { resolveRoute } from '../runtime/routing/select.ts';
+import type { RedisStore } from '../runtime/state/redis.ts';
+import type { StateStore } from '../runtime/state.ts';
 import { type DecisionTrace, formatPath } from '../runtime/trace/trace.ts';
 import type { ChatRequest, ChatResponse } from '../runtime/types.ts';
 import { anthropicDialect } from './anthropic.ts';
@@ -68,6 +70,11 @@ export interface GatewayOptions {
   log?: pino.DestinationStream | false;
   /** Tracer for the request spans (default: the global provider's, set up by startTracing). */
   tracer?: Tracer;
+  /**
+   * The router's state store (default: in memory). A shared one (RedisStore) makes this gateway one
+   * replica of many; its fallbacks and outages become metrics and log lines. The caller closes it.
+   */
+  store?: StateStore;
 }
 
 export interface Gateway {
@@ -123,6 +130,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const router = new Router({
     config: routerConfig,
     clock,
+    ...(options.store ? { store: options.store } : {}),
     ...(options.env ? { env: options.env } : {}),
     ...(options.secrets ? { secrets: options.secrets } : {}),
     // The gateway's request id is the decision trace's id, so a trace finds its exchange.
@@ -156,6 +164,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           { base: null, messageKey: 'msg', timestamp: () => `,"time":${clock.now()}` },
           options.log ?? pino.destination({ fd: 1, sync: false }),
         );
+  const stopWatchingState = watchState(options.store, metrics, logger);
   const names = new Set([
     ...routerConfig.routes.map((r) => r.name),
     ...routerConfig.deployments.flatMap((d) => [d.id, d.model]),
@@ -509,6 +518,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     while (exchanges.size > 0) await clock.sleep(10);
     server.closeAllConnections();
     await closed;
+    stopWatchingState();
     logger?.flush();
   }
 
@@ -592,4 +602,45 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
 
 function tooLarge(limit: number): GatewayError {
   return new GatewayError(413, 'request_too_large', `the body is larger than ${limit} bytes`);
+}
+
+/**
+ * A shared store's fallbacks and outages: every fallback is counted (switchyard_gateway_state_fallbacks_total);
+ * the log gets one line when the store goes away, one per kind of state at its first fallback in
+ * that outage (an outage under load would otherwise write a line per request), and one when it is back.
+ */
+function watchState(
+  store: StateStore | undefined,
+  metrics: GatewayMetrics,
+  logger: pino.Logger | undefined,
+): () => void {
+  if (!(store && 'onEvent' in store)) return () => {};
+  const logged = new Set<string>();
+  return (store as RedisStore).onEvent((event) => {
+    metrics.state(event);
+    if (event.type === 'down') {
+      logged.clear();
+      logger?.warn(
+        { event: 'state_store_down', error: event.error },
+        'state store unreachable: falling back',
+      );
+    } else if (event.type === 'up') {
+      logger?.warn({ event: 'state_store_up', replayed: event.replayed }, 'state store back');
+      logged.clear();
+    } else if (!logged.has(event.kind)) {
+      logged.add(event.kind);
+      logger?.warn(
+        {
+          event: 'state_fallback',
+          kind: event.kind,
+          operation: event.operation,
+          policy: event.policy,
+          error: event.error,
+        },
+        event.policy === 'closed'
+          ? `${event.kind} state unavailable: failing closed`
+          : `${event.kind} state unavailable: using this replica's own`,
+      );
+    }
+  });
 }

@@ -22,10 +22,11 @@ import {
   OutputAllowance,
   priceFor,
   type Reservation,
+  type ReserveResult,
   usageProblem,
 } from './cost/index.ts';
 import { isSwitchyardError, SwitchyardError } from './errors.ts';
-import { type CooldownReason, Cooldowns } from './policies/cooldown.ts';
+import { type CooldownCheck, type CooldownReason, Cooldowns } from './policies/cooldown.ts';
 import {
   AttemptDeadline,
   CircuitBreakers,
@@ -38,7 +39,8 @@ import type { ProviderAdapter } from './providers/adapter.ts';
 import { createAdapter } from './providers/index.ts';
 import { effectiveMaxTokens } from './providers/shared.ts';
 import { orderDeployments, resolveRoute } from './routing/select.ts';
-import { MemoryStore, type StateStore } from './state.ts';
+import { counterNext, rewritesKey, roundRobinKey, setAdd, setRead } from './routing/shared.ts';
+import { MemoryStore, type StateOp, type StateStore } from './state.ts';
 import { defaultTracer, emitSpans } from './trace/otel.ts';
 import type { AttemptRecord, BudgetEvent, CandidateRecord, DecisionTrace } from './trace/trace.ts';
 import type {
@@ -58,7 +60,11 @@ export interface RouterOptions {
   config: RouterConfig | RouterConfigInput;
   /** Real time by default; a VirtualClock drives tests and scenario runs. */
   clock?: Clock;
-  /** Where breaker states, budget ledgers, latency statistics and the cache live (in memory by default). */
+  /**
+   * Where the state replicas share lives: breakers, budget ledgers, cooldowns, latency statistics,
+   * round-robin counters, learned rewrites and the cache (in memory by default; a RedisStore shares
+   * it between processes).
+   */
   store?: StateStore;
   /** Source of randomness for jitter and weighted routing; seed it for reproducible runs. */
   random?: () => number;
@@ -140,6 +146,11 @@ interface Admission {
   outputCap: number | undefined;
 }
 
+/** A Lua table answered by a shared store: an empty list arrives as {}. */
+function asList<T>(value: unknown): T[] {
+  return Array.isArray(value) ? value : [];
+}
+
 const HEDGE_LOST = 'hedge lost to a faster attempt';
 /** A hedge loser that had outlived its deployment's expected latency: a slow call for its breaker. */
 const HEDGE_LOST_SLOW = 'hedge lost to a faster attempt, after outliving its expected latency';
@@ -189,9 +200,6 @@ export class Router {
   readonly #routeRetryBudgets = new Map<string, RetryBudget>();
   readonly #outputAllowance: OutputAllowance;
   readonly #now = (): number => this.clock.now();
-  readonly #roundRobin = new Map<string, number>();
-  /** Parameters each deployment has rejected: learned once, rewritten on every later call. */
-  readonly #learnedRewrites = new Map<string, Set<string>>();
   readonly #listeners = new Set<TraceListener>();
 
   constructor(options: RouterOptions) {
@@ -208,7 +216,8 @@ export class Router {
     this.latency = new LatencyTracker(this.store, this.clock);
     this.budgets = new BudgetLedger(this.store, this.clock, this.config.budgets);
     this.cooldowns = new Cooldowns(this.store, this.clock);
-    this.#outputAllowance = new OutputAllowance(this.store);
+    // Output allowances are a per-process guess (cost/allowance.ts): always in this process's memory.
+    this.#outputAllowance = new OutputAllowance(new MemoryStore(this.clock));
     this.cache = new ResponseCache(this.store, this.clock, { ttlMs: this.config.cache.ttlMs });
     const retryBudget = this.config.policies.retry.budget;
     this.#retryBudget = retryBudget ? new RetryBudget(this.clock, retryBudget) : undefined;
@@ -253,41 +262,54 @@ export class Router {
   }
 
   /** One chat completion, with the route's full resilience policy. */
-  async complete(request: ChatRequest, options: CallOptions = {}): Promise<ChatResponse> {
-    const run = this.#startRun(request, false, options.signal);
+  // Not async: a suspended async function is one more frame held per in-flight request.
+  complete(request: ChatRequest, options: CallOptions = {}): Promise<ChatResponse> {
+    let run: RequestRun;
     try {
-      const cacheable = this.config.cache.enabled && !request.noCache;
-      if (!cacheable) return await this.#completeUncached(run);
-      const key = cacheKey(run.route.name, request);
-      const hit = await this.cache.get(key);
-      if (hit) {
-        run.trace.cache = 'hit';
-        run.trace.outcome = 'success';
-        run.trace.finalDeployment = hit.deployment;
-        return { ...hit, cached: true, latencyMs: 0, ttftMs: 0, costUsd: 0, traceId: run.trace.id };
-      }
-      run.trace.cache = 'miss';
-      let leader = false;
-      const response = await this.cache.singleFlight(key, async () => {
-        leader = true;
-        const fresh = await this.#completeUncached(run);
-        await this.cache.set(key, fresh);
-        return fresh;
-      });
-      if (leader) return response;
-      // Another identical request made the call; this one shared its answer.
-      run.trace.cache = 'coalesced';
-      run.trace.outcome = 'success';
-      run.trace.finalDeployment = response.deployment;
-      return { ...response, cached: true, costUsd: 0, traceId: run.trace.id };
+      run = this.#startRun(request, false, options.signal);
     } catch (error) {
-      const failure = this.#asError(error);
-      run.trace.outcome = 'error';
-      run.trace.error = failure.toJSON();
-      throw failure;
-    } finally {
-      this.#finishRun(run);
+      return Promise.reject(error);
     }
+    const cacheable = this.config.cache.enabled && !request.noCache;
+    return (cacheable ? this.#completeCached(run) : this.#completeUncached(run)).then(
+      (response) => {
+        this.#finishRun(run);
+        return response;
+      },
+      (error: unknown) => {
+        const failure = this.#asError(error);
+        run.trace.outcome = 'error';
+        run.trace.error = failure.toJSON();
+        this.#finishRun(run);
+        throw failure;
+      },
+    );
+  }
+
+  /** A cached answer, one shared with an identical request in flight, or a fresh one (then cached). */
+  async #completeCached(run: RequestRun): Promise<ChatResponse> {
+    const key = cacheKey(run.route.name, run.request);
+    const hit = await this.cache.get(key);
+    if (hit) {
+      run.trace.cache = 'hit';
+      run.trace.outcome = 'success';
+      run.trace.finalDeployment = hit.deployment;
+      return { ...hit, cached: true, latencyMs: 0, ttftMs: 0, costUsd: 0, traceId: run.trace.id };
+    }
+    run.trace.cache = 'miss';
+    let leader = false;
+    const response = await this.cache.singleFlight(key, async () => {
+      leader = true;
+      const fresh = await this.#completeUncached(run);
+      await this.cache.set(key, fresh);
+      return fresh;
+    });
+    if (leader) return response;
+    // Another identical request made the call; this one shared its answer.
+    run.trace.cache = 'coalesced';
+    run.trace.outcome = 'success';
+    run.trace.finalDeployment = response.deployment;
+    return { ...response, cached: true, costUsd: 0, traceId: run.trace.id };
   }
 
   /**
@@ -364,17 +386,20 @@ export class Router {
       const charge = this.#charge(run, deployment, usage, answerText(text, toolCalls), stream.outputLimit);
       this.#settleAttempt(record, 'success', charge);
       this.#delivered(run, record, text, delivered);
-      await this.#closeReservation(run, record, stream.reservation, charge);
-      await this.breakers.record(
-        deployment.id,
-        'success',
-        record.probe ?? false,
-        record.endedAt - record.startedAt,
-      );
-      await this.latency.record(deployment.id, {
-        latencyMs: record.endedAt - record.startedAt,
-        ...(record.ttftMs !== undefined ? { ttftMs: record.ttftMs } : {}),
-      });
+      // Issued together: one round trip to a shared store (the settle).
+      await Promise.all([
+        this.#closeReservation(run, record, stream.reservation, charge),
+        this.breakers.record(
+          deployment.id,
+          'success',
+          record.probe ?? false,
+          record.endedAt - record.startedAt,
+        ),
+        this.latency.record(deployment.id, {
+          latencyMs: record.endedAt - record.startedAt,
+          ...(record.ttftMs !== undefined ? { ttftMs: record.ttftMs } : {}),
+        }),
+      ]);
       if (stream.reservation) await this.#outputAllowance.record(deployment.id, charge.usage.outputTokens);
       run.trace.outcome = 'success';
       run.trace.finalDeployment = deployment.id;
@@ -445,11 +470,13 @@ export class Router {
     run.trace.wastedUsd += charge.cost;
     run.trace.partialTextChars = text.length;
     const probe = record.probe ?? false;
-    if (failure.kind !== 'cancelled' && this.breakers.countsAsFailure(failure))
-      await this.breakers.record(deployment.id, 'failure', probe);
-    else await this.breakers.release(deployment.id, probe);
-    await this.#coolDown(run, deployment, failure);
-    await this.#closeReservation(run, record, stream.reservation, charge);
+    await Promise.all([
+      failure.kind !== 'cancelled' && this.breakers.countsAsFailure(failure)
+        ? this.breakers.record(deployment.id, 'failure', probe)
+        : this.breakers.release(deployment.id, probe),
+      this.#coolDown(run, deployment, failure),
+      this.#closeReservation(run, record, stream.reservation, charge),
+    ]);
   }
 
   /** The text a stream delivered, on its attempt and on the request (length and hash). */
@@ -496,7 +523,14 @@ export class Router {
     const queue =
       run.route.strategy === 'least-latency'
         ? await this.#initialCandidatesByLatency(run)
-        : this.#initialCandidates(run, undefined);
+        : this.#initialCandidates(
+            run,
+            undefined,
+            // The counter is shared, so replicas take turns as one router would (one round trip).
+            run.route.strategy === 'round-robin'
+              ? await this.store.run(counterNext(roundRobinKey(run.route.name), {}))
+              : 0,
+          );
     let lastError: SwitchyardError | undefined;
     let hedgeAvailable = run.policies.hedge.enabled && !run.trace.stream;
 
@@ -509,7 +543,7 @@ export class Router {
         const { deployment } = candidate;
         const candidateRecord: CandidateRecord = { deployment: deployment.id, source: candidate.source };
         if (candidate.afterCooldown) candidateRecord.detail = 'tried again once its cooldown ran out';
-        run.trace.candidates.push(candidateRecord);
+        run.trace.candidates = appended(run.trace.candidates, candidateRecord);
 
         const skip = this.#contextWindowSkip(run, deployment);
         if (skip) {
@@ -519,9 +553,9 @@ export class Router {
           continue;
         }
 
-        // Parameters to rewrite on this deployment: learned earlier, or rejected during this request.
-        const learned = this.#learnedRewrites.get(deployment.id);
-        let rewrite = learned ? new Set(learned) : undefined;
+        // Parameters to rewrite on this deployment: learned earlier (read by the gate), or rejected
+        // during this request.
+        let rewrite: Set<string> | undefined;
         for (let tryNo = 1; ; tryNo++) {
           const gate = await this.#gate(run, deployment, candidateRecord);
           if (!gate.ok) {
@@ -536,6 +570,7 @@ export class Router {
             }
             break;
           }
+          if (tryNo === 1 && gate.learned.length > 0) rewrite = new Set(gate.learned);
           const params: AttemptParams = {
             probe: gate.probe,
             rewriteParams: rewrite ? [...rewrite] : NO_PARAMS,
@@ -566,7 +601,7 @@ export class Router {
           if (error.kind === 'unsupported_parameter' && error.param && !rewrite?.has(error.param)) {
             rewrite ??= new Set();
             rewrite.add(error.param);
-            this.#learn(deployment.id, error.param);
+            await this.store.run(setAdd(rewritesKey(deployment.id), { member: error.param }));
             record.next = 'rewrite-and-retry';
             record.rewrittenParams = [...rewrite];
             record.delayReason = 'none';
@@ -647,14 +682,26 @@ export class Router {
     return soonest;
   }
 
-  /** Pre-call checks for one attempt: cooldown, breaker, then budget. */
+  /**
+   * Pre-call checks for one attempt: cooldown, breaker, then budget, in one sequence of store
+   * operations (one round trip to a shared store) that stops at the first refusal; it also reads the
+   * parameters the deployment is known to reject.
+   */
   async #gate(
     run: RequestRun,
     deployment: DeploymentConfig,
     candidateRecord: CandidateRecord,
-  ): Promise<({ ok: true } & Admission) | { ok: false; error: SwitchyardError }> {
-    const cooling = await this.cooldowns.active(deployment.id);
-    if (cooling && !((run.ownCooldowns?.get(deployment.id) ?? 0) >= cooling.until)) {
+  ): Promise<({ ok: true; learned: readonly string[] } & Admission) | { ok: false; error: SwitchyardError }> {
+    const budget = run.budgeted ? await this.#reservation(run, deployment) : undefined;
+    const breakerOp = this.breakers.acquireOp(deployment.id);
+    const ops: StateOp[] = [this.cooldowns.checkOp(deployment.id, run.ownCooldowns?.get(deployment.id))];
+    if (breakerOp) ops.push(breakerOp);
+    if (budget?.op) ops.push(budget.op);
+    ops.push(setRead(rewritesKey(deployment.id), {}));
+    const results = await this.store.runAll(ops);
+
+    const cooling = results[0] as CooldownCheck;
+    if (cooling.stop) {
       const waitMs = cooling.until - this.clock.now();
       const why = cooling.reason === 'quota' ? 'its quota is exhausted' : 'its provider asked to retry later';
       candidateRecord.skipped ??= 'cooldown';
@@ -670,7 +717,9 @@ export class Router {
         }),
       };
     }
-    const breaker = await this.breakers.acquire(deployment.id);
+    const breaker = this.breakers.acquired(
+      breakerOp && (results[1] as Parameters<CircuitBreakers['acquired']>[0]),
+    );
     if (!breaker.allowed) {
       candidateRecord.skipped ??= 'breaker-open';
       candidateRecord.detail = `breaker open, next probe in ${breaker.retryInMs} ms`;
@@ -684,12 +733,18 @@ export class Router {
         }),
       };
     }
-    if (!run.budgeted)
-      return { ok: true, probe: breaker.probe, reservation: undefined, outputCap: undefined };
+    const learned = asList<string>(results.at(-1));
+    if (!budget)
+      return { ok: true, probe: breaker.probe, reservation: undefined, outputCap: undefined, learned };
+    const tenant = run.request.tenant ?? 'default';
+    const attempt = run.attemptCount + 1;
     try {
-      const held = await this.#reserve(run, deployment);
-      return { ok: true, probe: breaker.probe, ...held };
+      const result = budget.op && (results[breakerOp ? 2 : 1] as ReserveResult);
+      const reservation = this.budgets.reserved(budget.op, result, tenant, budget.estimate);
+      this.#budgetEvent(run, { op: 'reserve', tenant, attempt, amountUsd: budget.estimate });
+      return { ok: true, probe: breaker.probe, reservation, outputCap: budget.outputCap, learned };
     } catch (error) {
+      this.#budgetEvent(run, { op: 'refuse', tenant, attempt, amountUsd: budget.estimate });
       await this.breakers.release(deployment.id, breaker.probe);
       const failure = this.#asError(error, deployment);
       candidateRecord.skipped ??= 'budget';
@@ -699,18 +754,15 @@ export class Router {
   }
 
   /**
-   * Holds the attempt's worst case in the budget ledger: the prompt as counted plus the output it may
+   * What the attempt must hold in the budget ledger: the prompt as counted plus the output it may
    * produce, which is the request's max tokens, or else the deployment's observed allowance — then
    * sent as the attempt's max tokens, so settle can never charge more than was reserved.
    */
-  async #reserve(
-    run: RequestRun,
-    deployment: DeploymentConfig,
-  ): Promise<{ reservation: Reservation | undefined; outputCap: number | undefined }> {
+  async #reservation(run: RequestRun, deployment: DeploymentConfig) {
     const price = this.#priceOf(deployment);
     // The schema refuses budgets with an unpriced deployment; a custom config object that slipped past it
     // holds nothing (and costs $0 in every trace).
-    if (!price) return { reservation: undefined, outputCap: undefined };
+    if (!price) return undefined;
     const requested = effectiveMaxTokens(run.request, deployment);
     const outputTokens =
       requested ??
@@ -719,16 +771,11 @@ export class Router {
         deployment.maxOutputTokens ?? DEFAULT_OUTPUT_ALLOWANCE,
       ));
     const estimate = (run.trace.estimatedInputTokens * price.input + outputTokens * price.output) / 1_000_000;
-    const tenant = run.request.tenant ?? 'default';
-    const attempt = run.attemptCount + 1;
-    try {
-      const reservation = await this.budgets.reserve(tenant, estimate);
-      this.#budgetEvent(run, { op: 'reserve', tenant, attempt, amountUsd: estimate });
-      return { reservation, outputCap: requested === undefined ? outputTokens : undefined };
-    } catch (error) {
-      this.#budgetEvent(run, { op: 'refuse', tenant, attempt, amountUsd: estimate });
-      throw error;
-    }
+    return {
+      op: this.budgets.reserveOp(run.request.tenant ?? 'default', estimate),
+      estimate,
+      outputCap: requested === undefined ? outputTokens : undefined,
+    };
   }
 
   /** Settles an attempt's reservation (once) at what the attempt cost. */
@@ -750,8 +797,7 @@ export class Router {
   }
 
   #budgetEvent(run: RequestRun, event: Omit<BudgetEvent, 'at'>): void {
-    run.trace.budgetEvents ??= [];
-    run.trace.budgetEvents.push({ at: this.clock.now(), ...event });
+    run.trace.budgetEvents = appended(run.trace.budgetEvents ?? [], { at: this.clock.now(), ...event });
   }
 
   /**
@@ -901,25 +947,47 @@ export class Router {
       : { ...run.request, maxOutputTokens: params.outputCap };
   }
 
-  async #attemptComplete(
+  // Not async: a suspended async function (~550 bytes with its registers and its await) would be held
+  // for as long as the call is in flight; #attemptSettled runs once the call has ended.
+  #attemptComplete(
     run: RequestRun,
     deployment: DeploymentConfig,
     params: AttemptParams,
   ): Promise<AttemptOutcome<ProviderResult>> {
     const record = this.#openAttempt(run, deployment, params);
-    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
+    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.deadline, {
       streaming: false,
       notAfter: run.deadline.endsAt,
     });
     const request = this.#requestFor(run, params);
+    let call: Promise<ProviderResult>;
     try {
-      const result = await this.#adapter(deployment).complete(request, {
+      call = this.#adapter(deployment).complete(request, {
         signal: deadline.signal,
         onResponseHeaders: () => deadline.headersReceived(),
         onBodyChunk: () => deadline.bodyChunkReceived(),
         rewriteParams: params.rewriteParams,
         now: this.#now,
       });
+    } catch (thrown) {
+      call = Promise.reject(thrown);
+    }
+    const settle = () => this.#attemptSettled(run, deployment, params, record, deadline, request, call);
+    return call.then(settle, settle);
+  }
+
+  /** A non-streamed attempt whose call has ended: its answer checked, charged and settled, or its failure. */
+  async #attemptSettled(
+    run: RequestRun,
+    deployment: DeploymentConfig,
+    params: AttemptParams,
+    record: AttemptRecord,
+    deadline: AttemptDeadline,
+    request: ChatRequest,
+    call: Promise<ProviderResult>,
+  ): Promise<AttemptOutcome<ProviderResult>> {
+    try {
+      const result = await call;
       record.ttftMs = this.clock.now() - record.startedAt;
       const text = typeof result.text === 'string' ? result.text : '';
       const charge = this.#charge(
@@ -933,8 +1001,10 @@ export class Router {
       if (filtered) {
         this.#settleAttempt(record, 'error', charge, filtered);
         run.trace.wastedUsd += charge.cost;
-        await this.breakers.release(deployment.id, params.probe);
-        await this.#closeReservation(run, record, params.reservation, charge);
+        await Promise.all([
+          this.breakers.release(deployment.id, params.probe),
+          this.#closeReservation(run, record, params.reservation, charge),
+        ]);
         return { ok: false, error: filtered, record };
       }
       const wrong = this.#wrongAnswer(run, deployment, result);
@@ -942,16 +1012,21 @@ export class Router {
         // Billed, but useless: a failure of the deployment, and its cost is waste.
         this.#settleAttempt(record, 'error', charge, wrong);
         run.trace.wastedUsd += charge.cost;
-        await this.breakers.record(deployment.id, 'failure', params.probe);
-        await this.#closeReservation(run, record, params.reservation, charge);
+        await Promise.all([
+          this.breakers.record(deployment.id, 'failure', params.probe),
+          this.#closeReservation(run, record, params.reservation, charge),
+        ]);
         return { ok: false, error: wrong, record };
       }
       this.#settleAttempt(record, 'success', charge);
       const took = record.endedAt - record.startedAt;
-      await this.#closeReservation(run, record, params.reservation, charge);
-      await this.breakers.record(deployment.id, 'success', params.probe, took);
-      // Non-streamed calls say nothing about time to first token: record latency only.
-      await this.latency.record(deployment.id, { latencyMs: took });
+      // Issued together: one round trip to a shared store (the settle). Non-streamed calls say
+      // nothing about time to first token: latency only.
+      await Promise.all([
+        this.#closeReservation(run, record, params.reservation, charge),
+        this.breakers.record(deployment.id, 'success', params.probe, took),
+        this.latency.record(deployment.id, { latencyMs: took }),
+      ]);
       if (params.reservation) await this.#outputAllowance.record(deployment.id, charge.usage.outputTokens);
       return { ok: true, value: { ...result, usage: charge.usage }, record };
     } catch (thrown) {
@@ -969,7 +1044,7 @@ export class Router {
     params: AttemptParams,
   ): Promise<AttemptOutcome<CommittedStream>> {
     const record = this.#openAttempt(run, deployment, params);
-    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
+    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.deadline, {
       streaming: true,
       notAfter: run.deadline.endsAt,
     });
@@ -1056,7 +1131,7 @@ export class Router {
       // A stream attempt delivers nothing until it is committed (stream() then records what it delivered).
       ...(run.trace.stream ? { deliveredChars: 0, deliveredHash: EMPTY_TEXT_HASH } : {}),
     };
-    run.trace.attempts.push(record);
+    run.trace.attempts = appended(run.trace.attempts, record);
     return record;
   }
 
@@ -1074,14 +1149,19 @@ export class Router {
   ): Promise<AttemptFailure> {
     const aborted = error.kind === 'cancelled';
     this.#settleAttempt(record, aborted ? 'aborted' : 'error', charge, error);
+    let verdict: Promise<void>;
     if (aborted && error.message === HEDGE_LOST_SLOW) {
       record.slow = true;
-      await this.breakers.record(record.deployment, 'slow', params.probe);
+      verdict = this.breakers.record(record.deployment, 'slow', params.probe);
     } else if (!aborted && this.breakers.countsAsFailure(error))
-      await this.breakers.record(record.deployment, 'failure', params.probe);
-    else await this.breakers.release(record.deployment, params.probe);
-    await this.#coolDown(run, this.#deployments.get(record.deployment)!, error);
-    await this.#closeReservation(run, record, params.reservation, charge);
+      verdict = this.breakers.record(record.deployment, 'failure', params.probe);
+    else verdict = this.breakers.release(record.deployment, params.probe);
+    // Issued together: one round trip to a shared store.
+    await Promise.all([
+      verdict,
+      this.#coolDown(run, this.#deployments.get(record.deployment)!, error),
+      this.#closeReservation(run, record, params.reservation, charge),
+    ]);
     return { ok: false, error, record };
   }
 
@@ -1180,14 +1260,16 @@ export class Router {
   async #initialCandidatesByLatency(run: RequestRun): Promise<Candidate[]> {
     const latencies = new Map<string, number | undefined>();
     for (const id of run.route.deployments) latencies.set(id, (await this.latency.stats(id))?.ewmaLatencyMs);
-    return this.#initialCandidates(run, latencies);
+    return this.#initialCandidates(run, latencies, 0);
   }
 
-  #initialCandidates(run: RequestRun, latencies: Map<string, number | undefined> | undefined): Candidate[] {
+  #initialCandidates(
+    run: RequestRun,
+    latencies: Map<string, number | undefined> | undefined,
+    rr: number,
+  ): Candidate[] {
     const { route } = run;
     const routeDeployments = route.deployments.map((id) => this.#deployments.get(id)!);
-    const rr = this.#roundRobin.get(route.name) ?? 0;
-    if (route.strategy === 'round-robin') this.#roundRobin.set(route.name, rr + 1);
     const ordered = orderDeployments(route, routeDeployments, {
       random: this.#random,
       roundRobinIndex: rr,
@@ -1263,12 +1345,6 @@ export class Router {
   #mayFallBack(run: RequestRun, error: SwitchyardError): boolean {
     const allowed = run.policies.fallbackOn;
     return allowed ? allowed.includes(error.kind) : error.fallbackable;
-  }
-
-  #learn(deploymentId: string, param: string): void {
-    const set = this.#learnedRewrites.get(deploymentId) ?? new Set<string>();
-    set.add(param);
-    this.#learnedRewrites.set(deploymentId, set);
   }
 
   #adapter(deployment: DeploymentConfig): ProviderAdapter {
@@ -1367,7 +1443,7 @@ export class Router {
     params: AttemptParams,
   ): Promise<AttemptOutcome<EmbedResult>> {
     const record = this.#openAttempt(run, deployment, params);
-    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.signal, {
+    const deadline = new AttemptDeadline(this.clock, run.policies.timeouts, params.signal ?? run.deadline, {
       streaming: false,
       notAfter: run.deadline.endsAt,
     });
@@ -1400,15 +1476,19 @@ export class Router {
         });
         this.#settleAttempt(record, 'error', charge, wrong);
         run.trace.wastedUsd += charge.cost;
-        await this.breakers.record(deployment.id, 'failure', params.probe);
-        await this.#closeReservation(run, record, params.reservation, charge);
+        await Promise.all([
+          this.breakers.record(deployment.id, 'failure', params.probe),
+          this.#closeReservation(run, record, params.reservation, charge),
+        ]);
         return { ok: false, error: wrong, record };
       }
       this.#settleAttempt(record, 'success', charge);
       const took = record.endedAt - record.startedAt;
-      await this.#closeReservation(run, record, params.reservation, charge);
-      await this.breakers.record(deployment.id, 'success', params.probe, took);
-      await this.latency.record(deployment.id, { latencyMs: took });
+      await Promise.all([
+        this.#closeReservation(run, record, params.reservation, charge),
+        this.breakers.record(deployment.id, 'success', params.probe, took),
+        this.latency.record(deployment.id, { latencyMs: took }),
+      ]);
       return { ok: true, value: { ...result, usage: charge.usage }, record };
     } catch (thrown) {
       const error = this.#asError(thrown, deployment, deadline.signal);
@@ -1442,6 +1522,16 @@ const NO_CHARGE: Charge = Object.freeze({ usage: NO_USAGE, cost: 0, estimated: f
 function answerText(text: string, toolCalls: readonly ToolCall[]): string {
   if (toolCalls.length === 0) return text;
   return text + toolCalls.map((call) => call.name + call.arguments).join('');
+}
+
+/**
+ * `list` with `item` appended. The first item starts an array of exactly one element: push() onto an
+ * empty array reserves room for 17 (152 bytes), which the trace would hold for the life of the request.
+ */
+function appended<T>(list: T[], item: T): T[] {
+  if (list.length === 0) return [item];
+  list.push(item);
+  return list;
 }
 
 function isJson(text: string): boolean {

@@ -27,6 +27,7 @@ import {
 } from './journal.ts';
 import { arrivalGapMs, createRequestFactory, type GeneratedRequest } from './load-gen.ts';
 import type { FaultSpec, Scenario } from './schema.ts';
+import { openScenarioState } from './state.ts';
 
 export interface RunProgress {
   /** Simulated (or wall, in real-time mode) ms since the run started. */
@@ -63,6 +64,8 @@ export interface RunOptions {
    * Real time only: real providers cannot follow a virtual clock.
    */
   live?: { env: Record<string, string | undefined>; fetch?: typeof fetch };
+  /** The Redis a scenario with `state: redis` uses (else SWITCHYARD_REDIS_URL, else one the run starts). */
+  redisUrl?: string;
 }
 
 /** The key every simulated deployment is given (the simulator's own fake). */
@@ -117,7 +120,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   });
   let idCounter = 0;
   let lastId = '';
+  const state = await openScenarioState(scenario.state, clock, {
+    virtual: mode === 'virtual',
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+  });
   const router = new Router({
+    ...(state.store ? { store: state.store } : {}),
     config: live ? scenario.router : withScenarioKeys(scenario.router),
     clock,
     random: mulberry32(deriveSeed(seed, 'router')),
@@ -263,6 +271,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         done: () => loadDone,
         aborted: () => runController.signal.aborted,
         quietTurns: options.quietTurns ?? 3,
+        ...(state.store?.settle ? { settleStore: state.store.settle.bind(state.store) } : {}),
         drainDeadline: () =>
           Number.isFinite(arrivalsEndMs) ? t0 + arrivalsEndMs + load.drainTimeout : Number.POSITIVE_INFINITY,
       });
@@ -289,6 +298,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   options.signal?.removeEventListener('abort', onAbort);
   unsubscribeTrace();
   unsubscribeBreakers();
+  await state.close();
   if (runError !== undefined) options.onError?.(runError);
 
   const durationMs = rel(clock.now());
@@ -423,6 +433,8 @@ interface DriveOptions {
   done(): boolean;
   aborted(): boolean;
   quietTurns: number;
+  /** A shared store's held answers, delivered between turns (counts as activity when any were). */
+  settleStore?: () => Promise<number>;
   /** Clock time after which a run whose arrivals ended is cut short (requests that never end). */
   drainDeadline(): number;
 }
@@ -446,6 +458,7 @@ async function drive(clock: DriverClock, options: DriveOptions): Promise<DriveEn
     let seen = clock.activity;
     while (quiet < options.quietTurns) {
       await nextTurn();
+      if (options.settleStore && (await options.settleStore()) > 0) clock.activity++;
       if (options.done()) return;
       if (clock.activity === seen) quiet++;
       else {

@@ -300,6 +300,16 @@ export const scenarioSchema = z
     router: z.union([routerRefSchema, routerConfigSchema]),
     load: loadSchema,
     simulator: simulatorSchema.optional(),
+    /**
+     * Where the router keeps its state: `memory` (default), `redis` (SWITCHYARD_REDIS_URL, else a
+     * private redis-server the run starts), or `{ redis: "redis://host:port/db" }`.
+     */
+    state: z
+      .union([
+        z.enum(['memory', 'redis']),
+        z.strictObject({ redis: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL') }),
+      ])
+      .default('memory'),
     faults: z.array(faultSchema).default([]),
     hypotheses: z.array(hypothesisSchema).default([]),
   })

@@ -5,7 +5,7 @@ import { nextTurn, VirtualClock } from '../../src/runtime/clock.ts';
 import type { BudgetConfig } from '../../src/runtime/config/schema.ts';
 import { BudgetLedger, periodKey, type Reservation } from '../../src/runtime/cost/index.ts';
 import { isSwitchyardError } from '../../src/runtime/errors.ts';
-import { MemoryStore, type StateStore } from '../../src/runtime/state.ts';
+import { MemoryStore, type StateOp, type StateStore } from '../../src/runtime/state.ts';
 
 const day = (tenant: string, limitUsd: number): BudgetConfig => ({ tenant, period: 'day', limitUsd });
 
@@ -26,8 +26,8 @@ async function refusal(promise: Promise<unknown>) {
 
 /**
  * A store with network-like latency: every operation waits a few macrotasks before running, as a
- * shared store would. `update` is still atomic (as WATCH/MULTI would make it), get-then-set is not:
- * a ledger that checked with `get` and wrote with `set` would overspend against it.
+ * shared store would. A named operation is still atomic (as a Lua script makes it), get-then-set is
+ * not: a ledger that checked with `get` and wrote with `set` would overspend against it.
  */
 class LaggyStore implements StateStore {
   readonly #inner: MemoryStore;
@@ -52,9 +52,13 @@ class LaggyStore implements StateStore {
     await this.#lag();
     return this.#inner.delete(key);
   }
-  async update<T>(key: string, fn: (current: T | undefined) => T, ttlMs?: number) {
+  async run<R>(op: StateOp<R>) {
     await this.#lag();
-    return this.#inner.update(key, fn, ttlMs);
+    return this.#inner.run(op);
+  }
+  async runAll(ops: readonly StateOp[]) {
+    await this.#lag();
+    return this.#inner.runAll(ops);
   }
 }
 
@@ -218,11 +222,12 @@ describe('BudgetLedger', () => {
       get: (key) => memory.get(key),
       set: (key, value, ttlMs) => memory.set(key, value, ttlMs),
       delete: (key) => memory.delete(key),
-      update: async (key, fn, ttlMs) => {
-        const next = await memory.update(key, fn, ttlMs);
-        written.push(JSON.stringify(next).length);
-        return next;
+      run: async (op) => {
+        const result = await memory.run(op);
+        written.push(JSON.stringify(await memory.get(op.key)).length);
+        return result;
       },
+      runAll: (ops) => memory.runAll(ops),
     };
     const ledger = new BudgetLedger(measuring, clock, [day('acme', 1_000_000), day('*', 1_000_000)]);
     const open: Reservation[] = [];

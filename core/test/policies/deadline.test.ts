@@ -148,13 +148,19 @@ describe('AttemptDeadline', () => {
   });
 });
 
-describe('AttemptDeadline under a request deadline (notAfter)', () => {
+// An attempt follows its request's deadline directly (the router's way) or through its signal.
+const parentOf = {
+  'the request deadline': (request: RequestDeadline) => request,
+  "the request deadline's signal": (request: RequestDeadline) => request.signal,
+};
+
+describe.each(Object.entries(parentOf))('AttemptDeadline under %s (notAfter)', (_, parentOf) => {
   it('sets no timer that the request deadline would beat, and the request deadline still ends the attempt', async () => {
     const clock = new VirtualClock();
     const request = new RequestDeadline(clock, 5_000);
     // attemptMs (10 s) and bodyIdleMs (60 s) are past the request's end (5 s): only the request and
     // headers timers exist.
-    const deadline = new AttemptDeadline(clock, { ...timeouts, bodyIdleMs: 60_000 }, request.signal, {
+    const deadline = new AttemptDeadline(clock, { ...timeouts, bodyIdleMs: 60_000 }, parentOf(request), {
       streaming: false,
       notAfter: clock.now() + 5_000,
     });
@@ -172,7 +178,7 @@ describe('AttemptDeadline under a request deadline (notAfter)', () => {
   it('still arms the deadlines that fall before the request deadline, and they fire first', async () => {
     const clock = new VirtualClock();
     const request = new RequestDeadline(clock, 20_000);
-    const deadline = new AttemptDeadline(clock, timeouts, request.signal, {
+    const deadline = new AttemptDeadline(clock, timeouts, parentOf(request), {
       streaming: true,
       notAfter: clock.now() + 20_000,
     });
@@ -182,6 +188,77 @@ describe('AttemptDeadline under a request deadline (notAfter)', () => {
     expect(request.signal.aborted).toBe(false);
     deadline.dispose();
     request.dispose();
+  });
+});
+
+describe.each(Object.entries(parentOf))('RequestDeadline, attempts following %s', (_, parentOf) => {
+  it('bounds attempts and backoff sleeps across the whole request', async () => {
+    const clock = new VirtualClock();
+    const request = new RequestDeadline(clock, 5_000);
+    const attempt = new AttemptDeadline(clock, timeouts, parentOf(request), { streaming: false });
+    attempt.headersReceived();
+    await clock.advance(3_000);
+    attempt.dispose();
+    const sleeping = request.sleep(4_000);
+    const outcome = sleeping.then(
+      () => 'woke',
+      (error: unknown) => error,
+    );
+    await clock.advance(2_000);
+    expect(await outcome).toBe(request.signal.reason);
+
+    const late = new AttemptDeadline(clock, timeouts, parentOf(request), { streaming: false });
+    expect(late.signal.reason).toBe(request.signal.reason);
+    request.dispose();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('passes a request deadline abort into a running attempt', async () => {
+    const clock = new VirtualClock();
+    const request = new RequestDeadline(clock, 2_000);
+    const attempt = new AttemptDeadline(clock, timeouts, parentOf(request), { streaming: true });
+    attempt.headersReceived();
+    await clock.advance(2_000);
+    expect(attempt.signal.reason).toBe(request.signal.reason);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("passes the caller's abort through the request into its attempt", () => {
+    const clock = new VirtualClock();
+    const caller = new AbortController();
+    const request = new RequestDeadline(clock, 2_000, caller.signal);
+    const attempt = new AttemptDeadline(clock, timeouts, parentOf(request), { streaming: false });
+    caller.abort('stop');
+    expect(attempt.signal.reason).toBe('stop');
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('no longer follows the request once disposed; the next attempt does', async () => {
+    const clock = new VirtualClock();
+    const request = new RequestDeadline(clock, 500);
+    const first = new AttemptDeadline(clock, timeouts, parentOf(request), { streaming: false });
+    first.dispose();
+    const second = new AttemptDeadline(clock, timeouts, parentOf(request), { streaming: false });
+    await clock.advance(500);
+    expect(first.signal.aborted).toBe(false);
+    expect(second.signal.reason).toBe(request.signal.reason);
+  });
+
+  it('ends every attempt running at once (a hedge beside its primary)', async () => {
+    const clock = new VirtualClock();
+    const request = new RequestDeadline(clock, 2_000);
+    const attempts = [1, 2, 3].map(
+      () => new AttemptDeadline(clock, timeouts, parentOf(request), { streaming: true }),
+    );
+    for (const attempt of attempts) attempt.headersReceived();
+    attempts[1]!.dispose();
+    await clock.advance(2_000);
+    expect(attempts.map((a) => a.signal.reason)).toEqual([
+      request.signal.reason,
+      undefined,
+      request.signal.reason,
+    ]);
+    expect(clock.pendingTimers).toBe(0);
   });
 });
 
@@ -201,37 +278,6 @@ describe('RequestDeadline', () => {
     });
     expect(request.expired).toBe(true);
     expect(request.remainingMs()).toBe(0);
-  });
-
-  it('bounds attempts and backoff sleeps across the whole request', async () => {
-    const clock = new VirtualClock();
-    const request = new RequestDeadline(clock, 5_000);
-    const attempt = new AttemptDeadline(clock, timeouts, request.signal, { streaming: false });
-    attempt.headersReceived();
-    await clock.advance(3_000);
-    attempt.dispose();
-    const sleeping = request.sleep(4_000);
-    const outcome = sleeping.then(
-      () => 'woke',
-      (error: unknown) => error,
-    );
-    await clock.advance(2_000);
-    expect(await outcome).toBe(request.signal.reason);
-
-    const late = new AttemptDeadline(clock, timeouts, request.signal, { streaming: false });
-    expect(late.signal.reason).toBe(request.signal.reason);
-    request.dispose();
-    expect(clock.pendingTimers).toBe(0);
-  });
-
-  it('passes a request deadline abort into a running attempt', async () => {
-    const clock = new VirtualClock();
-    const request = new RequestDeadline(clock, 2_000);
-    const attempt = new AttemptDeadline(clock, timeouts, request.signal, { streaming: true });
-    attempt.headersReceived();
-    await clock.advance(2_000);
-    expect(attempt.signal.reason).toBe(request.signal.reason);
-    expect(clock.pendingTimers).toBe(0);
   });
 
   it('follows its parent and is not expired by a parent abort', () => {

@@ -295,6 +295,15 @@ describe('anthropic adapter: streaming', () => {
     expect(error.code).toBe('overloaded_error');
   });
 
+  it('a `data: null` event is skipped, not a TypeError (found by core/test/hardening/properties.test.ts)', async () => {
+    recordPost(URL, () => sseResponse(['event: \ndata: null\n\n']));
+    const error = await rejection(
+      collect(adapter().stream({ messages: [{ role: 'user', content: 'hi' }] }, attemptContext().context)),
+    );
+    expect(error.kind).toBe('network');
+    expect(error.message).toMatch(/cut before/);
+  });
+
   it('an abort during a stalled stream rejects with the router error', async () => {
     recordPost(URL, () => sseResponse(namedSse(streamEvents.slice(0, 4)), { stall: true }));
     const subject = adapter();

@@ -154,3 +154,146 @@ describe('createAdapter', () => {
     expect(adapter.model).toBe('m');
   });
 });
+
+describe('normalizeError recognises SDK errors by shape, not class identity', () => {
+  // Classes named and shaped as the SDKs' own, but not them: as from a second copy of an SDK, or
+  // from an SDK the normaliser never loaded (SDKs are loaded lazily, core/src/lazy.ts).
+  class APIError extends Error {
+    readonly status: number | undefined;
+    readonly error: unknown;
+    readonly headers: Headers | undefined;
+    readonly requestID: string | null;
+    /** Only openai's errors carry `param`. */
+    declare readonly param?: string | null;
+    constructor(
+      status: number | undefined,
+      error: unknown,
+      message: string,
+      headers?: Headers,
+      param?: null,
+    ) {
+      super(message);
+      this.status = status;
+      this.error = error;
+      this.headers = headers;
+      this.requestID = headers?.get('x-request-id') ?? null;
+      if (param !== undefined) Object.assign(this, { param });
+    }
+  }
+  class RateLimitError extends APIError {}
+  class APIConnectionError extends APIError {
+    constructor(cause: unknown) {
+      super(undefined, undefined, 'Connection error.');
+      this.cause = cause;
+    }
+  }
+  class APIConnectionTimeoutError extends APIConnectionError {}
+  class APIUserAbortError extends APIError {}
+
+  it('an openai-shaped 429 (with param) keeps its code and Retry-After', () => {
+    const error = new RateLimitError(
+      429,
+      { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded', param: null },
+      '429 Rate limit reached',
+      new Headers({ 'retry-after': '2', 'x-request-id': 'req_1' }),
+      null,
+    );
+    const normalized = normalizeError(error, { ...ctx, nowMs: 0 });
+    expect(normalized).toMatchObject({
+      kind: 'rate_limited',
+      retryAfterMs: 2000,
+      code: 'rate_limit_exceeded',
+    });
+    expect(normalized.message).toBe('openai: Rate limit reached');
+  });
+
+  it('an Anthropic-shaped body (the whole body in .error, no param) is read from its inner error', () => {
+    const error = new APIError(
+      400,
+      {
+        type: 'error',
+        error: { type: 'invalid_request_error', message: 'prompt is too long: 300000 tokens' },
+      },
+      '400 prompt is too long',
+      new Headers(),
+    );
+    expect(normalizeError(error, { provider: 'anthropic' })).toMatchObject({
+      kind: 'context_overflow',
+      code: 'invalid_request_error',
+    });
+  });
+
+  it('connection, timeout and abort subclasses are told apart by their class names', () => {
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    expect(normalizeError(new APIConnectionError(reset), ctx).kind).toBe('network');
+    expect(normalizeError(new APIConnectionTimeoutError(reset), ctx)).toMatchObject({
+      kind: 'timeout',
+      timeoutPhase: 'headers',
+    });
+    expect(normalizeError(new APIUserAbortError(undefined, undefined, 'aborted', undefined), ctx).kind).toBe(
+      'cancelled',
+    );
+  });
+
+  it('an Error that merely has a status field is not taken for an SDK error', () => {
+    const error = Object.assign(new Error('boom'), { status: 429, headers: new Headers(), error: {} });
+    expect(normalizeError(error, ctx).kind).toBe('server_error');
+  });
+});
+
+describe('normalizeError in a minified bundle, where class names are mangled', () => {
+  /** Every error class both SDKs export, renamed as a minifier would, for the duration of `run`. */
+  function withMangledNames(run: () => void): void {
+    const classes = ([...Object.values(OpenAISdk), ...Object.values(AnthropicSdk)] as unknown[]).filter(
+      (value): value is new (...args: never[]) => Error =>
+        typeof value === 'function' && value.prototype instanceof Error,
+    );
+    const names = classes.map((c) => c.name);
+    try {
+      classes.forEach((c, i) => {
+        Object.defineProperty(c, 'name', { value: `e${i}`, configurable: true });
+      });
+      run();
+    } finally {
+      classes.forEach((c, i) => {
+        Object.defineProperty(c, 'name', { value: names[i], configurable: true });
+      });
+    }
+  }
+
+  it("recognises the errors of the SDKs it loaded by instanceof (openai's and Anthropic's)", () => {
+    // Building a deployment of each provider loads its SDK (core/src/lazy.ts).
+    createAdapter(deployment({ provider: 'openai', model: 'gpt-4.1' }), { apiKey: FAKE_KEY });
+    createAdapter(deployment({ provider: 'anthropic', model: 'claude-sonnet-4-6' }), { apiKey: FAKE_KEY });
+    withMangledNames(() => {
+      expect(OpenAISdk.RateLimitError.name).not.toBe('RateLimitError');
+      const limited = OpenAISdk.APIError.generate(
+        429,
+        { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' },
+        'Rate limit reached',
+        new Headers({ 'retry-after': '2' }),
+      );
+      expect(normalizeError(limited, { ...ctx, nowMs: 0 })).toMatchObject({
+        kind: 'rate_limited',
+        retryAfterMs: 2000,
+      });
+      expect(normalizeError(new OpenAISdk.APIConnectionTimeoutError(), ctx)).toMatchObject({
+        kind: 'timeout',
+        timeoutPhase: 'headers',
+      });
+      const overloaded = AnthropicSdk.APIError.generate(
+        529,
+        { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } },
+        'Overloaded',
+        new Headers(),
+      );
+      expect(normalizeError(overloaded, { provider: 'anthropic' })).toMatchObject({
+        kind: 'overloaded',
+        code: 'overloaded_error',
+      });
+      expect(normalizeError(new AnthropicSdk.APIUserAbortError(), { provider: 'anthropic' }).kind).toBe(
+        'cancelled',
+      );
+    });
+  });
+});

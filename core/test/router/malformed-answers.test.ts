@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProviderAdapter } from '../../src/runtime/providers/adapter.ts';
+import type { AttemptRecord } from '../../src/runtime/trace/trace.ts';
 import { ask, BACKUP, collect, PRIMARY, routerFixture, streamedText } from './fixture.ts';
 import { drive } from './stand-in.ts';
 
@@ -58,5 +59,43 @@ describe('a custom adapter whose answer text is not a string', () => {
     const response = await drive(clock, router.complete(ask));
     expect(response.deployment).toBe('backup');
     expect(traces[0]!.attempts[0]!.errorKind).toBe('malformed_response');
+  });
+});
+
+// The router starts a non-streamed call without awaiting it (no suspended frame while it is in
+// flight), so an adapter that throws before returning its promise must still fail only its attempt.
+describe('a custom adapter that throws at once instead of returning a promise', () => {
+  const throwing: ProviderAdapter = {
+    provider: 'openai-compatible',
+    model: 'gpt-4.1',
+    complete: () => {
+      throw new Error('adapter exploded');
+    },
+    stream: () => {
+      throw new Error('adapter exploded');
+    },
+  };
+  const failedOver = (attempt: AttemptRecord) => {
+    expect(attempt).toMatchObject({ deployment: 'primary', errorKind: 'network', next: 'fallback' });
+    expect(String(attempt.error?.message)).toContain('adapter exploded');
+  };
+
+  it('fails that attempt and the route falls back (non-streamed)', async () => {
+    const { router, traces } = makeRouter({ policies: { retry: { maxAttempts: 1 } } }, undefined, {
+      adapters: { primary: throwing },
+    });
+    const response = await drive(clock, router.complete(ask));
+    expect(response.deployment).toBe('backup');
+    failedOver(traces[0]!.attempts[0]!);
+  });
+
+  it('fails that attempt and the route falls back (streamed)', async () => {
+    const { router, traces } = makeRouter({ policies: { retry: { maxAttempts: 1 } } }, undefined, {
+      adapters: { primary: throwing },
+    });
+    standIn.script(BACKUP, { kind: 'stream', chunks: ['Hi', ' there'] });
+    const events = await drive(clock, collect(router.stream(ask)));
+    expect(streamedText(events)).toBe('Hi there');
+    failedOver(traces[0]!.attempts[0]!);
   });
 });

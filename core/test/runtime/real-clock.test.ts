@@ -1,20 +1,31 @@
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RealClock } from '../../src/runtime/clock.ts';
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('RealClock timers (one Node timeout over a heap)', () => {
-  it('fires timers in due order, same-millisecond ones in the order they were set', async () => {
-    const clock = new RealClock();
-    const fired: string[] = [];
-    clock.setTimer(30, () => fired.push('c'));
-    clock.setTimer(10, () => fired.push('a'));
-    clock.setTimer(10, () => fired.push('b'));
-    clock.setTimer(0, () => fired.push('now'));
-    await wait(60);
-    expect(fired).toEqual(['now', 'a', 'b', 'c']);
-    expect(clock.pendingTimers).toBe(0);
+  it('fires timers in due order, same-millisecond ones in the order they were set', () => {
+    // On fake Date and setTimeout all four are set on the same millisecond: with real time a loaded
+    // machine could set 'now' more than 10 ms after 'a', and then 'a' rightly fired first.
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    try {
+      const clock = new RealClock();
+      const fired: string[] = [];
+      clock.setTimer(30, () => fired.push('c'));
+      clock.setTimer(10, () => fired.push('a'));
+      clock.setTimer(10, () => fired.push('b'));
+      clock.setTimer(0, () => fired.push('now'));
+      vi.advanceTimersByTime(0);
+      expect(fired).toEqual(['now']);
+      vi.advanceTimersByTime(10);
+      expect(fired).toEqual(['now', 'a', 'b']);
+      vi.advanceTimersByTime(20);
+      expect(fired).toEqual(['now', 'a', 'b', 'c']);
+      expect(clock.pendingTimers).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('never runs a cancelled timer, and later timers still fire after cancelled earlier ones', async () => {
@@ -47,16 +58,31 @@ describe('RealClock timers (one Node timeout over a heap)', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it('a timer set from a firing callback fires on a later turn', async () => {
-    const clock = new RealClock();
-    const fired: string[] = [];
-    clock.setTimer(5, () => {
-      fired.push('first');
-      clock.setTimer(0, () => fired.push('nested'));
-    });
-    clock.setTimer(5, () => fired.push('second'));
-    await wait(40);
-    expect(fired).toEqual(['first', 'second', 'nested']);
+  it('a timer set from a firing callback fires on a later turn', () => {
+    // Node's own timers and Date.now() under vitest's fake clock: both 5 ms timers are due on the same
+    // millisecond (with real time a loaded machine could set them a millisecond apart, and then 'first'
+    // fired alone and 'nested' rightly ran before 'second'). The nested 0 ms timer is due on that same
+    // millisecond too, and must still wait for a later turn rather than join the batch being fired.
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    try {
+      const clock = new RealClock();
+      const fired: string[] = [];
+      clock.setTimer(5, () => {
+        fired.push('first');
+        clock.setTimer(0, () => fired.push('nested'));
+      });
+      clock.setTimer(5, () => fired.push('second'));
+      vi.advanceTimersByTime(4);
+      expect(fired).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(fired).toEqual(['first', 'second']);
+      expect(clock.pendingTimers).toBe(1);
+      vi.runOnlyPendingTimers();
+      expect(fired).toEqual(['first', 'second', 'nested']);
+      expect(clock.pendingTimers).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a cancelled deadline does not keep the process alive, a pending sleep does, a throwing timer stops no other', () => {

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { SIMULATED_API_KEY } from '../../faults/simulator/simulator.ts';
 import { RealClock } from '../../runtime/clock.ts';
 import { ConfigError } from '../../runtime/config/errors.ts';
-import { loadRouterConfig } from '../../runtime/config/load.ts';
 import type { RouterConfig, RouterConfigInput } from '../../runtime/config/schema.ts';
 import { isSwitchyardError } from '../../runtime/errors.ts';
 import type { Router } from '../../runtime/router.ts';
@@ -63,9 +61,14 @@ function simulatedDeployment(
 }
 
 async function buildRouter(options: CompareOptions): Promise<{ router: Router; models: string[] }> {
-  const [{ BUILTIN_MODELS, chaosFetch, createSimulator }, { Router }] = await Promise.all([
+  const [
+    { BUILTIN_MODELS, chaosFetch, createSimulator, SIMULATED_API_KEY },
+    { Router },
+    { loadRouterConfig },
+  ] = await Promise.all([
     import('../../faults/index.ts'),
     import('../../runtime/router.ts'),
+    import('../../runtime/config/load.ts'),
   ]);
   const listed = options.models
     ?.split(',')

@@ -1,18 +1,22 @@
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { ConfigError } from '../../runtime/config/errors.ts';
+import { redactRedisUrl } from '../../runtime/state/redis.ts';
 import { CliError, EXIT, err, intOption, paint } from '../shared/output.ts';
 
-/** The router config the scenario library runs against: the gateway serves it when given no --config. */
-export const DEFAULT_GATEWAY_CONFIG = resolve(
-  import.meta.dirname,
-  '../../../../scenarios/router.default.yaml',
-);
+/**
+ * The router config the gateway serves when given no --config. It ships in the package's data/
+ * folder, the same three folders up from src/cli/commands (in the repo) and dist/cli/commands.
+ */
+export const DEFAULT_GATEWAY_CONFIG = resolve(import.meta.dirname, '../../../data/gateway.default.yaml');
 
 interface GatewayCommandOptions {
   config?: string;
   host: string;
   port: number;
+  state?: string;
+  statePrefix: string;
+  stateBudgets: 'closed' | 'open';
 }
 
 /**
@@ -36,11 +40,28 @@ export function registerGateway(program: Command): void {
       '127.0.0.1',
     )
     .option('--port <n>', 'port (0 = a free one)', intOption('--port'), 4000)
+    .option(
+      '--state <url>',
+      'share breakers, budgets, cooldowns, latency, round-robin turns, rewrites and the cache with other replicas through Redis (redis://host:port/db)',
+    )
+    .option(
+      '--state-prefix <prefix>',
+      'prefix of every Redis key (replicas of one deployment share it)',
+      'switchyard:',
+    )
+    .addOption(
+      new Option(
+        '--state-budgets <policy>',
+        'budgets while Redis is unreachable: closed refuses, open spends per replica',
+      )
+        .choices(['closed', 'open'])
+        .default('closed'),
+    )
     .addHelpText(
       'after',
       [
         '',
-        'Without --config: scenarios/router.default.yaml against the built-in simulator (no keys needed).',
+        'Without --config: the shipped default router config against the built-in simulator (no keys needed).',
         'Request logs: one JSON line per request on stdout. Traces: set OTEL_EXPORTER_OTLP_ENDPOINT (and',
         'the other OTEL_* variables). SIGTERM drains in-flight requests up to gateway.drainMs, then exits.',
       ].join('\n'),
@@ -69,6 +90,7 @@ export function registerGateway(program: Command): void {
           if (d.apiKey && 'env' in d.apiKey) env[d.apiKey.env] = SIMULATED_API_KEY;
         upstream = { fetch: chaosFetch(createSimulator({ clock: new RealClock(), seed: 1 })), env };
       }
+      const store = options.state ? await connectState(options) : undefined;
       let gateway: Awaited<ReturnType<typeof startGateway>>;
       try {
         gateway = await startGateway({
@@ -76,8 +98,10 @@ export function registerGateway(program: Command): void {
           host: options.host,
           port: options.port,
           ...(upstream ? { fetch: upstream.fetch, env: upstream.env } : {}),
+          ...(store ? { store } : {}),
         });
       } catch (error) {
+        await store?.close();
         throw new CliError(
           `cannot start the gateway on ${options.host}:${options.port}: ${(error as Error).message}`,
         );
@@ -92,6 +116,10 @@ export function registerGateway(program: Command): void {
       err(
         `  ${simulated ? `${file} against the built-in simulator (no keys needed)` : file}${config.gateway.keys.length > 0 ? `, ${config.gateway.keys.length} virtual key(s)` : ', no virtual keys (loopback only)'}${tracing ? ', tracing on' : ''}`,
       );
+      if (store)
+        err(
+          `  state shared through ${redactRedisUrl(options.state!)} (prefix ${options.statePrefix}; budgets fail ${options.stateBudgets} while it is unreachable)`,
+        );
       err(paint('dim', 'SIGTERM or Ctrl-C drains and stops', process.stderr));
       await new Promise<void>((resolveStop) => {
         const stop = (signal: NodeJS.Signals) => {
@@ -100,6 +128,7 @@ export function registerGateway(program: Command): void {
           err(paint('dim', `${signal}: draining (up to ${config.gateway.drainMs} ms)`, process.stderr));
           void gateway
             .close()
+            .then(() => store?.close())
             .then(() => tracing?.shutdown())
             .then(resolveStop);
         };
@@ -108,4 +137,20 @@ export function registerGateway(program: Command): void {
       });
       err('stopped');
     });
+}
+
+/** The shared state store of --state: Redis, loaded only when asked for. */
+async function connectState(options: GatewayCommandOptions) {
+  const { connectRedisStore } = await import('../../runtime/state/redis.ts');
+  const { RealClock } = await import('../../runtime/clock.ts');
+  try {
+    return await connectRedisStore({
+      url: options.state!,
+      clock: new RealClock(),
+      prefix: options.statePrefix,
+      budgets: options.stateBudgets,
+    });
+  } catch (error) {
+    throw new CliError(`--state: ${(error as Error).message}`, EXIT.badInput);
+  }
 }

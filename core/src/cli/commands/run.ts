@@ -1,10 +1,11 @@
+import { appendFile, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import type { JournalWriter, ReportFiles, SummaryFiles } from '../../reports/index.ts';
-import { loadRouterConfig } from '../../runtime/config/load.ts';
 import type { RouterConfig } from '../../runtime/config/schema.ts';
 import type { RunProgress, Scenario } from '../../scenarios/index.ts';
 import { hypothesisVerdict, type RunJournal } from '../../scenarios/journal.ts';
@@ -58,6 +59,26 @@ export interface ScenarioResult {
 }
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+/** The worker next to this module: run-worker.ts in the repo, run-worker.js in the published package. */
+const WORKER_EXTENSION = extname(fileURLToPath(import.meta.url));
+
+/**
+ * In a GitHub Actions job, the run's Markdown summary is appended to the job's step summary
+ * (`$GITHUB_STEP_SUMMARY`, a file other steps append to as well), passed or failed. A summary that
+ * cannot be written is reported, and changes no verdict.
+ */
+async function appendStepSummary(markdownFile: string): Promise<void> {
+  const target = process.env.GITHUB_STEP_SUMMARY;
+  if (!target) return;
+  try {
+    await appendFile(target, `${(await readFile(markdownFile, 'utf8')).trimEnd()}\n\n`);
+  } catch (error) {
+    err(
+      paint('yellow', `cannot append to $GITHUB_STEP_SUMMARY: ${(error as Error).message}`, process.stderr),
+    );
+  }
+}
 
 /** Planned size of a run for the progress bar: simulated seconds when the load has a duration. */
 function planOf(scenario: Scenario): { total: number; unit: 's' | 'req' } {
@@ -236,7 +257,7 @@ async function runAll(
   try {
     const runs: Promise<void>[] = [];
     for (let i = 0; i < workerCount; i++) {
-      const worker = new Worker(new URL('./run-worker.ts', import.meta.url));
+      const worker = new Worker(new URL(`./run-worker${WORKER_EXTENSION}`, import.meta.url));
       workers.push(worker);
       runs.push(runOn(worker));
     }
@@ -527,6 +548,7 @@ export function registerRun(program: Command): void {
         const routerFile = resolve(options.router);
         let router: RouterConfig;
         try {
+          const { loadRouterConfig } = await import('../../runtime/config/load.ts');
           router = await loadRouterConfig(options.router, { env: keyEnv, maxBytes: options.maxYamlBytes });
         } catch (error) {
           throw new CliError(
@@ -603,6 +625,7 @@ export function registerRun(program: Command): void {
         } catch (error) {
           err(paint('red', `cannot write the summary: ${(error as Error).message}`, process.stderr));
         }
+        if (summary) await appendStepSummary(summary.markdown);
       }
       const verdicts = results.map(verdictOf);
       const overall = controller.signal.aborted

@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { ADMIN_TOKEN_ENV, ADMIN_TOKEN_HEADER, isLoopback } from '../../faults/delivery/admin-guard.ts';
-import { ADMIN_PREFIX } from '../../faults/delivery/proxy-server.ts';
+import {
+  ADMIN_PREFIX,
+  ADMIN_TOKEN_ENV,
+  ADMIN_TOKEN_HEADER,
+  isLoopback,
+} from '../../faults/delivery/admin-guard.ts';
 import type { ChaosProxy } from '../../faults/index.ts';
 import { ConfigError } from '../../runtime/config/errors.ts';
-import { parseYamlWithSchema } from '../../runtime/config/load.ts';
 import { CliError, EXIT, err, intOption, issuesOf, out, paint } from '../shared/output.ts';
 
 /**
@@ -13,7 +15,10 @@ import { CliError, EXIT, err, intOption, issuesOf, out, paint } from '../shared/
  * /__switchyard/rules` (one format: faults/chaos/rule-format.ts), windows relative to start-up.
  */
 async function serveConfigSchema() {
-  const { faultSchema } = await import('../../faults/chaos/rule-format.ts');
+  const [{ faultSchema }, { z }] = await Promise.all([
+    import('../../faults/chaos/rule-format.ts'),
+    import('zod'),
+  ]);
   return z.strictObject({
     $schema: z.string().optional(),
     seed: z.number().int().optional(),
@@ -83,6 +88,7 @@ async function readServeConfig(file: string): Promise<ServeConfig> {
     throw new CliError(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
   }
   try {
+    const { parseYamlWithSchema } = await import('../../runtime/config/load.ts');
     return parseYamlWithSchema(text, file, await serveConfigSchema());
   } catch (error) {
     if (error instanceof ConfigError)

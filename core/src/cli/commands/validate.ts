@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ConfigIssue } from '../../runtime/config/errors.ts';
-import { DEFAULT_MAX_YAML_BYTES, loadRouterConfig } from '../../runtime/config/load.ts';
+import { DEFAULT_MAX_YAML_BYTES } from '../../runtime/config/limits.ts';
 import type { Scenario } from '../../scenarios/index.ts';
 import { collectFiles, displayPath, type FoundFile } from '../shared/files.ts';
 import { CliError, EXIT, err, intOption, issuesOf, out, paint, printIssues } from '../shared/output.ts';
@@ -38,6 +38,7 @@ export interface CheckOptions {
 
 /** Loads every scenario (and its router config) and every router config among `paths`. */
 export async function checkFiles(paths: readonly string[], options: CheckOptions = {}): Promise<Checked[]> {
+  const { loadRouterConfig } = await import('../../runtime/config/load.ts');
   const { env, maxBytes, allowOutsideProject } = options;
   const files = await collectFiles(paths, process.cwd(), maxBytes);
   // Loaded on use: the scenarios entry pulls in the runner and the SDKs, which --help does not need.

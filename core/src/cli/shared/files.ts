@@ -1,7 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { DEFAULT_MAX_YAML_BYTES } from '../../runtime/config/load.ts';
+import { DEFAULT_MAX_YAML_BYTES } from '../../runtime/config/limits.ts';
 import { CliError } from './output.ts';
 
 const YAML_EXTENSIONS = new Set(['.yaml', '.yml']);
@@ -27,6 +26,7 @@ export async function kindOf(
     const text = await readFile(path, 'utf8');
     // Too big to parse here: the loader refuses it with its size.
     if (Buffer.byteLength(text, 'utf8') > maxBytes) return 'scenario';
+    const { parse: parseYaml } = await import('yaml');
     const data: unknown = parseYaml(text);
     if (data && typeof data === 'object' && !Array.isArray(data)) {
       const keys = Object.keys(data);

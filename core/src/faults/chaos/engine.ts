@@ -7,7 +7,7 @@ import type { Clock } from '../../runtime/clock.ts';
 import type { FaultContext, FaultId, TransportFault } from './catalogue.ts';
 import { type ChaosCounters, createPlan, type FaultRule } from './plan.ts';
 import { deriveSeed, mulberry32, randomId } from './prng.ts';
-import { untilAborted } from './streams.ts';
+import { requestAborted } from './streams.ts';
 import { inspectRequest, type Provider, type RequestInfo } from './wire.ts';
 
 export type Upstream = (request: Request) => Promise<Response>;
@@ -134,7 +134,7 @@ export function createChaos(options: ChaosOptions): Chaos {
       }
       if (action.kind === 'transport') {
         // Headers never come: only the caller's abort (client timeout, socket closed) ends the wait.
-        if (action.transport === 'no_response') return untilAborted(request.signal);
+        if (action.transport === 'no_response') return requestAborted(request);
         const response = Response.error();
         transportMarks.set(response, action.transport);
         return response;

@@ -44,6 +44,20 @@ export function untilAborted(signal: AbortSignal): Promise<never> {
   });
 }
 
+/*
+ * Requests waiting for their abort. undici's Request follows the signal it was built with through a
+ * weak reference to its own controller, so a Request that nobody holds any more (the engine keeps only
+ * its signal while it waits) can be collected and stop following: the caller's abort then never
+ * arrives and the wait never ends. Holding the request until it aborts keeps it following.
+ */
+const awaitingAbort = new Set<Request>();
+
+/** A promise that rejects when `request` is aborted, and holds the request until then. */
+export function requestAborted(request: Request): Promise<never> {
+  awaitingAbort.add(request);
+  return untilAborted(request.signal).finally(() => awaitingAbort.delete(request));
+}
+
 /**
  * Wraps an async generator of chunks as a ReadableStream whose waits stop when either the request
  * signal aborts or the consumer cancels.

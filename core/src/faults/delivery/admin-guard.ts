@@ -11,6 +11,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 
 /** The admin token may come in this header, or as `Authorization: Bearer <token>`. */
+/** Where the chaos proxy's admin API lives. */
+export const ADMIN_PREFIX = '/__switchyard/';
+
 export const ADMIN_TOKEN_HEADER = 'x-switchyard-admin-token';
 /** Where `switchyard serve` reads a fixed admin token from (else it makes one and prints it). */
 export const ADMIN_TOKEN_ENV = 'SWITCHYARD_ADMIN_TOKEN';

@@ -11,12 +11,25 @@
  *   afterEach(() => env.reset());
  *   afterAll(() => env.close());
  */
-import { http } from 'msw';
-import { type SetupServer, setupServer } from 'msw/node';
+import { createRequire } from 'node:module';
 import { type Clock, RealClock } from '../../runtime/clock.ts';
 import { type Chaos, createChaos, type InjectionEvent, type Upstream } from '../chaos/engine.ts';
 import type { ChaosCounters, FaultRule } from '../chaos/plan.ts';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../simulator/index.ts';
+
+/*
+ * MSW is an optional peer dependency, there when a test suite uses it: it is loaded when withChaos
+ * is called, not when the faults entry point is imported. `require` of its ES modules (Node ≥ 22.12)
+ * gives the same instance the test's own `import 'msw'` gets.
+ */
+const require = createRequire(import.meta.url);
+const loadMsw = (): {
+  http: typeof import('msw').http;
+  setupServer: typeof import('msw/node').setupServer;
+} => ({
+  http: (require('msw') as typeof import('msw')).http,
+  setupServer: (require('msw/node') as typeof import('msw/node')).setupServer,
+});
 
 /** The official endpoints: SDKs built with their default base URLs are intercepted as they are. */
 export const DEFAULT_ORIGINS = [
@@ -40,8 +53,19 @@ export interface WithChaosOptions {
   onInject?: (event: InjectionEvent) => void;
 }
 
+/**
+ * The MSW server withChaos started (msw/node's `SetupServer`, the part a test uses), declared here so
+ * that the published declarations do not need msw, an optional peer dependency.
+ */
+export interface MswServer {
+  listen(options?: Record<string, unknown>): void;
+  close(): void;
+  use(...handlers: unknown[]): void;
+  resetHandlers(...handlers: unknown[]): void;
+}
+
 export interface ChaosMsw {
-  server: SetupServer;
+  server: MswServer;
   chaos: Chaos;
   /** Undefined when a custom upstream was given. */
   simulator: Simulator | undefined;
@@ -69,6 +93,7 @@ export function withChaos(options: WithChaosOptions): ChaosMsw {
     upstream,
     ...(options.onInject ? { onInject: options.onInject } : {}),
   });
+  const { http, setupServer } = loadMsw();
   const handlers = origins.map((origin) =>
     http.all(`${origin.replace(/\/$/, '')}/*`, ({ request }) =>
       // After the client aborted (timeout, no_response) nobody reads the answer: end quietly.

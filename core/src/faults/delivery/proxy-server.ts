@@ -34,7 +34,7 @@ import type { FaultRule } from '../chaos/plan.ts';
 import { fromFaultRule, parseFaultList } from '../chaos/rule-format.ts';
 import { describeRequest, type Provider, providerOf } from '../chaos/wire.ts';
 import { createSimulator, type SimulatorOptions } from '../simulator/index.ts';
-import { type AdminGuard, adminRefusal, newAdminToken } from './admin-guard.ts';
+import { ADMIN_PREFIX, type AdminGuard, adminRefusal, newAdminToken } from './admin-guard.ts';
 import { isModelManagement } from './model-management.ts';
 
 export interface ChaosProxyOptions {
@@ -79,7 +79,7 @@ export interface ChaosProxy {
   close(): Promise<void>;
 }
 
-export const ADMIN_PREFIX = '/__switchyard/';
+export { ADMIN_PREFIX } from './admin-guard.ts';
 
 /** Abort reason for the work left behind a response that was sent in full. */
 const FINISHED = new DOMException('the response was sent', 'AbortError');

@@ -13,8 +13,31 @@ import { dirname } from 'node:path';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type nockModule from 'nock';
 
-type Definition = nockModule.Definition;
-type Scope = nockModule.Scope;
+/**
+ * One recorded exchange, as nock's recorder writes it (its `Definition`). Declared here rather than
+ * imported so that the published declarations do not need nock, an optional peer dependency.
+ */
+export interface Interaction {
+  scope: string | RegExp;
+  path: string | RegExp;
+  port?: number | string;
+  method?: string;
+  status?: number;
+  body?: unknown;
+  reqheaders?: Record<string, unknown>;
+  rawHeaders?: Record<string, string | string[]>;
+  response?: unknown;
+  responseIsBinary?: boolean;
+}
+
+/** The interceptors of one replayed origin (the part of nock's `Scope` a test asks). */
+export interface ReplayScope {
+  isDone(): boolean;
+  done(): void;
+  pendingMocks(): string[];
+}
+
+type Definition = Interaction;
 
 export const REDACTED = '[REDACTED]';
 
@@ -214,7 +237,7 @@ export interface ReplayOptions {
 }
 
 export interface Replay {
-  scopes: Scope[];
+  scopes: ReplayScope[];
   /** Interactions not yet replayed, as nock describes them. */
   pending(): string[];
   /** Removes the interceptors and re-enables the network. */
@@ -232,7 +255,7 @@ export async function replay(cassetteFile: string, options: ReplayOptions = {}):
   });
   if (!nock.isActive()) nock.activate();
   if (!options.allowNetConnect) nock.disableNetConnect();
-  const scopes = nock.define(definitions as Definition[]);
+  const scopes = nock.define(definitions as nockModule.Definition[]);
   return {
     scopes,
     pending: () => nock.pendingMocks(),

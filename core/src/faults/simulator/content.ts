@@ -1,7 +1,5 @@
 import type { Faker } from '@faker-js/faker';
-// The en-only entry point: the package root imports every locale's data (~40 MB of heap) for nothing.
-import { faker as enFaker } from '@faker-js/faker/locale/en';
-import { decode, encode } from 'gpt-tokenizer/encoding/o200k_base';
+import { loadFaker, loadO200k } from '../../lazy.ts';
 import type { Rng } from './random.ts';
 
 /**
@@ -9,7 +7,12 @@ import type { Rng } from './random.ts';
  * approximation for Claude and Ollama models, whose tokenizers are not public or differ.
  */
 export function countTokens(text: string): number {
-  return text.length === 0 ? 0 : encode(text).length;
+  return text.length === 0 ? 0 : encodeTokens(text).length;
+}
+
+/** o200k token ids of a text. */
+export function encodeTokens(text: string): number[] {
+  return loadO200k().encode(text);
 }
 
 /** Text of an OpenAI/Anthropic/Ollama message `content` (string or array of parts). */
@@ -77,12 +80,11 @@ export interface Generation {
 // Building a Faker is costly (it was a third of a scenario run's time when made per request).
 // generate() is synchronous, so one shared instance reseeded per call draws exactly the sequence a
 // fresh instance with the same seed would.
-// `enFaker` is built exactly as before: new Faker({ locale: [en, base] }).
-const sharedFaker: Faker = enFaker;
-
+// The en-only faker (built as new Faker({ locale: [en, base] })), loaded on the first generation.
 function makeFaker(seed: number): Faker {
-  sharedFaker.seed(seed);
-  return sharedFaker;
+  const { faker } = loadFaker();
+  faker.seed(seed);
+  return faker;
 }
 
 function naturalText(faker: Faker, targetTokens: number): string {
@@ -172,6 +174,7 @@ function defaultJsonObject(faker: Faker): Record<string, unknown> {
 
 /** Splits text into token pieces; merges pieces that would split a multi-byte character. */
 function tokenPieces(tokens: readonly number[]): string[] {
+  const { decode } = loadO200k();
   const pieces: string[] = [];
   let pending: number[] = [];
   for (const token of tokens) {
@@ -221,6 +224,7 @@ export function generate(input: GenerationInput): Generation {
   }
 
   const reasoningTokens = input.reasoningTokens ?? 0;
+  const { decode, encode } = loadO200k();
   let tokens = encode(text);
   if (input.maxTokens !== undefined) {
     const visibleBudget = Math.max(0, input.maxTokens - reasoningTokens);

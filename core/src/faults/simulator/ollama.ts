@@ -1,8 +1,14 @@
-import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import type { Call } from './call.ts';
 import { streamResponse } from './call.ts';
 import type { Generation, JsonSchema } from './content.ts';
-import { chunkPieces, contentText, countTokens, estimateInputTokens, generate } from './content.ts';
+import {
+  chunkPieces,
+  contentText,
+  countTokens,
+  encodeTokens,
+  estimateInputTokens,
+  generate,
+} from './content.ts';
 import type { LatencySample } from './latency.ts';
 import { tokenTimeMs } from './latency.ts';
 import type { ModelSpec } from './models.ts';
@@ -251,7 +257,7 @@ function finalFields(call: Call, plan: Plan): Record<string, unknown> {
   const doneReason = generation.finish === 'length' ? 'length' : 'stop';
   const context =
     plan.kind === 'generate'
-      ? { context: [...encode(plan.prompt).slice(-64), ...encode(generation.text)] }
+      ? { context: [...encodeTokens(plan.prompt).slice(-64), ...encodeTokens(generation.text)] }
       : {};
   return {
     done: true,

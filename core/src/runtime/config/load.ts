@@ -3,6 +3,7 @@ import { type Document, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { priceFor } from '../cost/prices.ts';
 import { ConfigError, type ConfigIssue, formatConfigIssue } from './errors.ts';
+import { DEFAULT_MAX_YAML_BYTES, type YamlLimits } from './limits.ts';
 import {
   formatFieldPath,
   locateYamlPath,
@@ -12,13 +13,7 @@ import {
 } from './locate.ts';
 import { type DeploymentConfig, type RouterConfig, routerConfigSchema } from './schema.ts';
 
-/** Largest config or scenario file read by default: far above any real one, far below a parser's trouble. */
-export const DEFAULT_MAX_YAML_BYTES = 1024 * 1024;
-
-export interface YamlLimits {
-  /** Files larger than this are refused before parsing (default DEFAULT_MAX_YAML_BYTES). */
-  maxBytes?: number;
-}
+export { DEFAULT_MAX_YAML_BYTES, type YamlLimits } from './limits.ts';
 
 /**
  * Parses YAML (or JSON, which the YAML parser reads too) into plain data, keeping the document and

@@ -1,4 +1,4 @@
-import type { StateStore } from '../state.ts';
+import type { MemoryStore } from '../state.ts';
 
 /**
  * How many output tokens a budgeted request reserves when it sets no max_tokens. Reserving the
@@ -9,7 +9,9 @@ import type { StateStore } from '../state.ts';
  * answer can cost more than was reserved (the no-overshoot guarantee: reserve ≥ what settle charges).
  * An answer cut by the allowance ends with finishReason 'length'; it was at least twice as long as
  * any recent one, and the next allowance doubles. Observations are kept per deployment in the
- * StateStore (shared by replicas), in a bounded ring.
+ * process's own MemoryStore, in a bounded ring: an allowance is a sizing guess, not a limit (the
+ * budget ledger is the limit, and it is shared). Replicas that learn it apart only start from the
+ * upper bound a little longer; sharing it would add a round trip to every budgeted gate.
  */
 
 /** The stated upper bound when the deployment sets no maxOutputTokens. */
@@ -31,9 +33,9 @@ interface OutputLengths {
 }
 
 export class OutputAllowance {
-  readonly #store: StateStore;
+  readonly #store: MemoryStore;
 
-  constructor(store: StateStore) {
+  constructor(store: MemoryStore) {
     this.#store = store;
   }
 

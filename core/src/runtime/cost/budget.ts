@@ -1,12 +1,12 @@
 import type { Clock } from '../clock.ts';
 import type { BudgetConfig } from '../config/schema.ts';
 import { SwitchyardError } from '../errors.ts';
-import type { StateStore } from '../state.ts';
+import { defineOp, type StateStore } from '../state.ts';
 
 /**
  * Spend limits per tenant and period. A call first reserves its worst-case cost, then settles with
  * the actual cost (or releases the reservation if it never reached the provider). The check and the
- * reservation happen in one `store.update`, so concurrent requests — in this process or, with a
+ * reservation happen in one named store operation (`budget.reserve`), so concurrent requests — in this process or, with a
  * shared store, in other replicas — can never jointly reserve past a limit.
  *
  * The ledger is linear: a tenant's record holds one running total per budget and the money held by
@@ -97,6 +97,117 @@ interface Budget {
   config: BudgetConfig;
 }
 
+/** One budget as the ledger's operations see it: plain data, so a shared store can run them too. */
+interface BudgetLine {
+  id: string;
+  /** The current period's key ('2026-01-01' for a day): a different stored period starts afresh. */
+  period: string;
+  /** Limit in units. */
+  limit: number;
+}
+
+interface LedgerArgs extends Record<string, unknown> {
+  budgets: BudgetLine[];
+  /** Groups at or before this one hold lost reservations: charged at their estimate. */
+  expiredBefore: number;
+  ttlMs: number;
+}
+
+interface Overrun {
+  id: string;
+  period: string;
+  spent: number;
+  reserved: number;
+  limit: number;
+}
+
+/** `unavailable`: the shared store could not be reached and budgets fail closed (state/redis.ts). */
+export type ReserveResult = { stop: false; over: [] } | { stop: true; over: Overrun[]; unavailable?: true };
+
+/**
+ * Brings a tenant's ledger to the current instant, in place (the store hands each operation a value
+ * no one else is changing): money held by groups of lost reservations is charged, and a budget
+ * whose period ended starts afresh while keeping its in-flight reservations. Idempotent, and
+ * O(groups + budgets), whatever the number of reservations in flight.
+ */
+function normalise(current: TenantLedger | undefined, { budgets, expiredBefore }: LedgerArgs): TenantLedger {
+  const ledger: TenantLedger = current ?? { entries: {}, held: {} };
+  for (const group in ledger.held) {
+    if (Number(group) > expiredBefore) continue;
+    const lost = ledger.held[group]!;
+    for (const budget of lost.budgets) {
+      const entry = ledger.entries[budget];
+      if (!entry) continue;
+      entry.reserved -= lost.units;
+      entry.spent += lost.units;
+    }
+    delete ledger.held[group];
+  }
+  for (const { id, period } of budgets) {
+    const entry = ledger.entries[id];
+    if (!entry) ledger.entries[id] = { period, spent: 0, reserved: 0 };
+    else if (entry.period !== period) ledger.entries[id] = { period, spent: 0, reserved: entry.reserved };
+  }
+  return ledger;
+}
+
+/**
+ * Holds `units` against every budget, or holds nothing and names each budget it would overrun (and
+ * stops the gate's sequence). A refusal writes the normalised ledger back: normalising is idempotent,
+ * and the refused request's money is never touched.
+ */
+export const budgetReserve = defineOp<
+  TenantLedger,
+  LedgerArgs & { units: number; heldIn: number },
+  ReserveResult
+>('budget', 'budget.reserve', (current, args) => {
+  const ledger = normalise(current, args);
+  const over: Overrun[] = [];
+  for (const { id, limit } of args.budgets) {
+    const entry = ledger.entries[id]!;
+    if (entry.spent + entry.reserved + args.units > limit) over.push({ id, limit, ...entry });
+  }
+  if (over.length > 0) return { next: ledger, result: { stop: true, over }, ttlMs: args.ttlMs };
+  for (const { id } of args.budgets) ledger.entries[id]!.reserved += args.units;
+  const group = ledger.held[args.heldIn];
+  if (group) group.units += args.units;
+  else ledger.held[args.heldIn] = { units: args.units, budgets: args.budgets.map((b) => b.id) };
+  return { next: ledger, result: { stop: false, over: [] }, ttlMs: args.ttlMs };
+});
+
+/** Releases a reservation's held units and adds `spent` to each of its budgets. */
+export const budgetClose = defineOp<
+  TenantLedger,
+  LedgerArgs & { units: number; heldIn: number; spent: number; held: string[] },
+  null
+>('budget', 'budget.close', (current, args) => {
+  const ledger = normalise(current, args);
+  const group = ledger.held[args.heldIn];
+  // Its group is gone: the reservation outlived the TTL and was charged at its estimate already.
+  if (!group) return { next: ledger, result: null, ttlMs: args.ttlMs };
+  const released = Math.min(args.units, group.units);
+  group.units -= released;
+  if (group.units === 0) delete ledger.held[args.heldIn];
+  for (const budgetId of args.held) {
+    const entry = ledger.entries[budgetId];
+    if (!entry) continue;
+    entry.reserved -= released;
+    entry.spent += args.spent;
+  }
+  return { next: ledger, result: null, ttlMs: args.ttlMs };
+});
+
+/** The tenant's totals at this instant, without writing anything. */
+export const budgetRead = defineOp<TenantLedger, LedgerArgs, Record<string, LedgerEntry>>(
+  'budget',
+  'budget.read',
+  (current, args) => {
+    // A read must not change the stored record: normalise a copy (small: totals and groups only).
+    const ledger = normalise(current && structuredClone(current), args);
+    return { next: current, result: ledger.entries };
+  },
+);
+
 export class BudgetLedger {
   readonly #store: StateStore;
   readonly #clock: Clock;
@@ -140,38 +251,79 @@ export class BudgetLedger {
     return `budget:${tenant}`;
   }
 
-  #ttlMs(budgets: Budget[]): number {
-    // Once the longest period has passed with no write, everything in the key has rolled over.
-    return Math.max(...budgets.map((b) => PERIOD_MS[b.config.period])) + this.#reservationTtlMs;
+  /** What every ledger operation needs: the budgets in their current periods, the expiry horizon. */
+  #ledgerArgs(budgets: Budget[], now: number): LedgerArgs {
+    return {
+      budgets: budgets.map(({ id, config }) => ({
+        id,
+        period: periodKey(config.period, now),
+        limit: toUnits(config.limitUsd),
+      })),
+      expiredBefore: Math.floor((now - this.#reservationTtlMs) / this.#groupMs),
+      // Once the longest period has passed with no write, everything in the key has rolled over.
+      ttlMs: Math.max(0, ...budgets.map((b) => PERIOD_MS[b.config.period])) + this.#reservationTtlMs,
+    };
   }
 
   /**
-   * Brings a tenant's ledger to the current instant, in place (the store hands each update a value
-   * no one else is changing): money held by groups of lost reservations is charged, and a budget
-   * whose period ended starts afresh while keeping its in-flight reservations. Idempotent, and
-   * O(groups + budgets), whatever the number of reservations in flight.
+   * The reserve operation, for the gate's sequence (runAll); hand its result to `reserved`.
+   * Undefined when no budget applies to the tenant.
    */
-  #normalise(current: TenantLedger | undefined, budgets: Budget[], now: number): TenantLedger {
-    const ledger: TenantLedger = current ?? { entries: {}, held: {} };
-    const expiredBefore = Math.floor((now - this.#reservationTtlMs) / this.#groupMs);
-    for (const group in ledger.held) {
-      if (Number(group) > expiredBefore) continue;
-      const lost = ledger.held[group]!;
-      for (const budget of lost.budgets) {
-        const entry = ledger.entries[budget];
-        if (!entry) continue;
-        entry.reserved -= lost.units;
-        entry.spent += lost.units;
-      }
-      delete ledger.held[group];
+  reserveOp(tenant: string | undefined, estimateUsd: number) {
+    if (!Number.isFinite(estimateUsd) || estimateUsd < 0) {
+      throw new RangeError(`budget reservation must be a finite amount >= 0, got ${estimateUsd}`);
     }
-    for (const { id, config } of budgets) {
-      const period = periodKey(config.period, now);
-      const entry = ledger.entries[id];
-      if (!entry) ledger.entries[id] = { period, spent: 0, reserved: 0 };
-      else if (entry.period !== period) ledger.entries[id] = { period, spent: 0, reserved: entry.reserved };
+    const who = tenant ?? DEFAULT_TENANT;
+    const budgets = this.#applicable(who);
+    if (budgets.length === 0) return undefined;
+    const now = this.#clock.now();
+    return budgetReserve(this.#key(who), {
+      ...this.#ledgerArgs(budgets, now),
+      units: toUnits(estimateUsd),
+      heldIn: Math.floor(now / this.#groupMs),
+    });
+  }
+
+  /**
+   * The reservation a reserve operation made, or SwitchyardError('budget_exceeded') naming each
+   * budget it would overrun.
+   */
+  reserved(
+    op: ReturnType<typeof budgetReserve> | undefined,
+    result: ReserveResult | undefined,
+    tenant: string | undefined,
+    estimateUsd: number,
+  ): Reservation {
+    const who = tenant ?? DEFAULT_TENANT;
+    const id = crypto.randomUUID();
+    if (!op || !result) return { id, tenant: who, estimateUsd, budgets: [], heldIn: 0 };
+    if (result.stop && result.unavailable) {
+      throw new SwitchyardError('budget_exceeded', {
+        message: `budget state for tenant "${who}" is unavailable (the state store cannot be reached; budgets fail closed)`,
+      });
     }
-    return ledger;
+    if (result.stop) {
+      const units = op.args.units;
+      const budgets = this.#applicable(who);
+      const message = result.over
+        .map((o) => {
+          const period = budgets.find((b) => b.id === o.id)?.config.period;
+          return (
+            `budget "${o.id}" for tenant "${who}" (${period} ${o.period}): ` +
+            `$${fmt(o.spent)} spent + $${fmt(o.reserved)} reserved + $${fmt(units)} estimated ` +
+            `> $${fmt(o.limit)} limit`
+          );
+        })
+        .join('; ');
+      throw new SwitchyardError('budget_exceeded', { message });
+    }
+    return {
+      id,
+      tenant: who,
+      estimateUsd,
+      budgets: op.args.budgets.map((b) => b.id),
+      heldIn: op.args.heldIn,
+    };
   }
 
   /**
@@ -180,49 +332,8 @@ export class BudgetLedger {
    * that no budget applies to.
    */
   async reserve(tenant: string | undefined, estimateUsd: number): Promise<Reservation> {
-    if (!Number.isFinite(estimateUsd) || estimateUsd < 0) {
-      throw new RangeError(`budget reservation must be a finite amount >= 0, got ${estimateUsd}`);
-    }
-    const who = tenant ?? DEFAULT_TENANT;
-    const budgets = this.#applicable(who);
-    const id = crypto.randomUUID();
-    if (budgets.length === 0) return { id, tenant: who, estimateUsd, budgets: [], heldIn: 0 };
-
-    const units = toUnits(estimateUsd);
-    const ids = budgets.map((b) => b.id);
-    let heldIn = 0;
-    let over: string[] = [];
-    // A refusal writes the normalised ledger back unchanged rather than throwing from inside the
-    // update: normalising is idempotent, and the money of the refused request is never touched.
-    await this.#store.update<TenantLedger>(
-      this.#key(who),
-      (current) => {
-        const now = this.#clock.now();
-        const ledger = this.#normalise(current, budgets, now);
-        over = [];
-        for (const { id: budgetId, config } of budgets) {
-          const entry = ledger.entries[budgetId]!;
-          const limit = toUnits(config.limitUsd);
-          if (entry.spent + entry.reserved + units > limit) {
-            over.push(
-              `budget "${budgetId}" for tenant "${who}" (${config.period} ${entry.period}): ` +
-                `$${fmt(entry.spent)} spent + $${fmt(entry.reserved)} reserved + $${fmt(units)} estimated ` +
-                `> $${fmt(limit)} limit`,
-            );
-          }
-        }
-        if (over.length > 0) return ledger;
-        for (const budgetId of ids) ledger.entries[budgetId]!.reserved += units;
-        heldIn = Math.floor(now / this.#groupMs);
-        const group = ledger.held[heldIn];
-        if (group) group.units += units;
-        else ledger.held[heldIn] = { units, budgets: ids };
-        return ledger;
-      },
-      this.#ttlMs(budgets),
-    );
-    if (over.length > 0) throw new SwitchyardError('budget_exceeded', { message: over.join('; ') });
-    return { id, tenant: who, estimateUsd, budgets: ids, heldIn };
+    const op = this.reserveOp(tenant, estimateUsd);
+    return this.reserved(op, op && (await this.#store.run(op)), tenant, estimateUsd);
   }
 
   /**
@@ -243,26 +354,14 @@ export class BudgetLedger {
     if (reservation.budgets.length === 0 || this.#closed.has(reservation)) return;
     this.#closed.add(reservation);
     const budgets = this.#applicable(reservation.tenant);
-    const units = toUnits(reservation.estimateUsd);
-    await this.#store.update<TenantLedger>(
-      this.#key(reservation.tenant),
-      (current) => {
-        const ledger = this.#normalise(current, budgets, this.#clock.now());
-        const group = ledger.held[reservation.heldIn];
-        // Its group is gone: the reservation outlived the TTL and was charged at its estimate already.
-        if (!group) return ledger;
-        const released = Math.min(units, group.units);
-        group.units -= released;
-        if (group.units === 0) delete ledger.held[reservation.heldIn];
-        for (const budgetId of reservation.budgets) {
-          const entry = ledger.entries[budgetId];
-          if (!entry) continue;
-          entry.reserved -= released;
-          entry.spent += spentUnits;
-        }
-        return ledger;
-      },
-      budgets.length > 0 ? this.#ttlMs(budgets) : undefined,
+    await this.#store.run(
+      budgetClose(this.#key(reservation.tenant), {
+        ...this.#ledgerArgs(budgets, this.#clock.now()),
+        units: toUnits(reservation.estimateUsd),
+        heldIn: reservation.heldIn,
+        spent: spentUnits,
+        held: [...reservation.budgets],
+      }),
     );
   }
 
@@ -271,11 +370,11 @@ export class BudgetLedger {
     const who = tenant ?? DEFAULT_TENANT;
     const budgets = this.#applicable(who);
     if (budgets.length === 0) return [];
-    const stored = await this.#store.get<TenantLedger>(this.#key(who));
-    // A read must not change the stored record: normalise a copy (small: totals and groups only).
-    const ledger = this.#normalise(stored && structuredClone(stored), budgets, this.#clock.now());
+    const entries = await this.#store.run(
+      budgetRead(this.#key(who), this.#ledgerArgs(budgets, this.#clock.now())),
+    );
     return budgets.map(({ id, config }) => {
-      const entry = ledger.entries[id]!;
+      const entry = entries[id]!;
       const limit = toUnits(config.limitUsd);
       return {
         budget: id,

@@ -7,6 +7,7 @@ export {
   DEFAULT_TENANT,
   periodKey,
   type Reservation,
+  type ReserveResult,
 } from './budget.ts';
 export {
   costUsd,

@@ -1,5 +1,6 @@
-// The single-encoding module: loads only o200k's ranks, not every encoding the package ships.
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+// The single-encoding module (only o200k's ranks, not every encoding the package ships), loaded on the
+// first count: its tables are the largest part of an idle router's memory.
+import { loadO200k } from '../../lazy.ts';
 import type { Price } from '../config/schema.ts';
 import type { ChatRequest } from '../types.ts';
 
@@ -36,7 +37,7 @@ function count(text: string): number {
   if (text.length === 0) return 0;
   const hit = counts.get(text);
   if (hit !== undefined) return hit;
-  const n = countTokens(text, PLAIN_TEXT);
+  const n = loadO200k().countTokens(text, PLAIN_TEXT);
   if (text.length <= MAX_CACHED_CHARS) {
     while (counts.size >= MAX_CACHE_ENTRIES || cachedChars + text.length > MAX_CACHE_TOTAL_CHARS) {
       const oldest = counts.keys().next().value as string;
@@ -51,7 +52,7 @@ function count(text: string): number {
 
 /** Tokens of a model's answer text. Not memoised: answers rarely repeat, and would evict prompts. */
 export function countOutputTokens(text: string): number {
-  return text.length === 0 ? 0 : countTokens(text, PLAIN_TEXT);
+  return text.length === 0 ? 0 : loadO200k().countTokens(text, PLAIN_TEXT);
 }
 
 /** Estimated input tokens of a request: message texts, roles, tool calls and tool definitions. */

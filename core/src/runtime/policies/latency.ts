@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.ts';
-import type { StateStore } from '../state.ts';
+import { defineOp, type StateStore } from '../state.ts';
 
 /**
  * Per-deployment latency statistics in the StateStore (shared by replicas): an EWMA of latency
@@ -53,6 +53,60 @@ function checkMs(name: string, value: number): void {
     throw new RangeError(`${name} must be a finite, non-negative number`);
 }
 
+interface RecordArgs extends Record<string, unknown> {
+  now: number;
+  latencyMs: number;
+  ttftMs: number | null;
+  alpha: number;
+  windowSize: number;
+  maxAgeMs: number;
+}
+
+/** Adds one sample (the reference implementation; redis-ops.lua runs the same in Redis). */
+export const latencyRecord = defineOp<LatencyRecord, RecordArgs, null>(
+  'latency',
+  'latency.record',
+  (current, a) => {
+    // Lets the store reclaim statistics of deployments no longer called.
+    const ttlMs = a.maxAgeMs;
+    const live = current && a.now - current.lastSampleAt < a.maxAgeMs ? current : undefined;
+    if (!live) {
+      const fresh: LatencyRecord = {
+        samples: 1,
+        ewmaLatencyMs: a.latencyMs,
+        ewmaTtftMs: a.ttftMs,
+        recent: [a.latencyMs],
+        next: 0,
+        lastSampleAt: a.now,
+      };
+      return { next: fresh, result: null, ttlMs };
+    }
+    // Updated in place: the store hands `current` to this operation alone, and copying the 200-sample
+    // ring on every call was the router's largest allocation per request.
+    if (live.recent.length < a.windowSize) {
+      live.recent.push(a.latencyMs);
+    } else {
+      live.recent[live.next] = a.latencyMs;
+      live.next = (live.next + 1) % a.windowSize;
+    }
+    live.samples++;
+    live.ewmaLatencyMs = a.alpha * a.latencyMs + (1 - a.alpha) * live.ewmaLatencyMs;
+    if (a.ttftMs !== null) {
+      live.ewmaTtftMs =
+        live.ewmaTtftMs === null ? a.ttftMs : a.alpha * a.ttftMs + (1 - a.alpha) * live.ewmaTtftMs;
+    }
+    live.lastSampleAt = a.now;
+    return { next: live, result: null, ttlMs };
+  },
+);
+
+/** The record as it is (read-only). */
+export const latencyRead = defineOp<LatencyRecord, Record<string, never>, LatencyRecord | null>(
+  'latency',
+  'latency.read',
+  (current) => ({ next: current, result: current ?? null }),
+);
+
 export class LatencyTracker {
   readonly #store: StateStore;
   readonly #clock: Clock;
@@ -74,45 +128,20 @@ export class LatencyTracker {
   async record(id: string, sample: LatencySample): Promise<void> {
     checkMs('latencyMs', sample.latencyMs);
     if (sample.ttftMs !== undefined) checkMs('ttftMs', sample.ttftMs);
-    const now = this.#clock.now();
-    await this.#store.update<LatencyRecord>(
-      KEY_PREFIX + id,
-      (current) => {
-        const live = current && now - current.lastSampleAt < this.#maxAgeMs ? current : undefined;
-        if (!live) {
-          return {
-            samples: 1,
-            ewmaLatencyMs: sample.latencyMs,
-            ewmaTtftMs: sample.ttftMs ?? null,
-            recent: [sample.latencyMs],
-            next: 0,
-            lastSampleAt: now,
-          };
-        }
-        // Updated in place: the store hands `current` to this update alone (see StateStore.update), and
-        // copying the 200-sample ring on every call was the router's largest allocation per request.
-        if (live.recent.length < this.#windowSize) {
-          live.recent.push(sample.latencyMs);
-        } else {
-          live.recent[live.next] = sample.latencyMs;
-          live.next = (live.next + 1) % this.#windowSize;
-        }
-        live.samples++;
-        live.ewmaLatencyMs = this.#ewma(live.ewmaLatencyMs, sample.latencyMs);
-        if (sample.ttftMs !== undefined) {
-          live.ewmaTtftMs =
-            live.ewmaTtftMs === null ? sample.ttftMs : this.#ewma(live.ewmaTtftMs, sample.ttftMs);
-        }
-        live.lastSampleAt = now;
-        return live;
-      },
-      // Lets the store reclaim statistics of deployments no longer called.
-      this.#maxAgeMs,
+    await this.#store.run(
+      latencyRecord(KEY_PREFIX + id, {
+        now: this.#clock.now(),
+        latencyMs: sample.latencyMs,
+        ttftMs: sample.ttftMs ?? null,
+        alpha: this.#alpha,
+        windowSize: this.#windowSize,
+        maxAgeMs: this.#maxAgeMs,
+      }),
     );
   }
 
   async stats(id: string): Promise<LatencyStats | undefined> {
-    const record = await this.#store.get<LatencyRecord>(KEY_PREFIX + id);
+    const record = await this.#store.run(latencyRead(KEY_PREFIX + id, {}));
     if (!record || this.#clock.now() - record.lastSampleAt >= this.#maxAgeMs) return undefined;
     const sorted = [...record.recent].sort((a, b) => a - b);
     return {
@@ -122,9 +151,5 @@ export class LatencyTracker {
       p95LatencyMs: sorted[Math.ceil(0.95 * sorted.length) - 1]!,
       lastSampleAt: record.lastSampleAt,
     };
-  }
-
-  #ewma(previous: number, value: number): number {
-    return this.#alpha * value + (1 - this.#alpha) * previous;
   }
 }

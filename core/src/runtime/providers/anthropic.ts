@@ -1,10 +1,11 @@
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type {
   Message,
   MessageCreateParamsNonStreaming,
   MessageCreateParamsStreaming,
   RawMessageStreamEvent,
 } from '@anthropic-ai/sdk/resources/messages';
+import { loadAnthropic } from '../../lazy.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { SwitchyardError } from '../errors.ts';
 import type {
@@ -150,7 +151,9 @@ export class AnthropicAdapter implements ProviderAdapter {
     this.deployment = deployment;
     this.model = deployment.model;
     this.info = { provider: 'anthropic', deployment: deployment.id, secrets: [options.apiKey] };
-    this.client = new Anthropic({
+    // The SDK is loaded when the first deployment of this provider is built, not on import.
+    const { default: AnthropicSdk } = loadAnthropic();
+    this.client = new AnthropicSdk({
       // Everything the SDK would otherwise read from the environment is given (see shared.ts); an
       // explicit apiKey also keeps ANTHROPIC_AUTH_TOKEN unread.
       apiKey: options.apiKey ?? NO_KEY_PLACEHOLDER,
@@ -192,10 +195,17 @@ export class AnthropicAdapter implements ProviderAdapter {
     return params;
   }
 
-  async complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult> {
+  // Not async: a suspended async function is one more frame held per call in flight.
+  complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult> {
     const attempt = new Attempt(context, this.info);
     const body = this.buildParams(request, context) as unknown as MessageCreateParamsNonStreaming;
-    const message: Message = await attempt.run(() => this.client.messages.create(body));
+    return attempt.run(
+      (options) => this.client.messages.create(body, options),
+      (message: Message) => this.#result(message, attempt),
+    );
+  }
+
+  #result(message: Message, attempt: Attempt): ProviderResult {
     if (!message || !Array.isArray(message.content)) {
       throw new SwitchyardError('malformed_response', {
         message: 'anthropic: the message has no content array',
@@ -225,12 +235,12 @@ export class AnthropicAdapter implements ProviderAdapter {
   }
 
   async *stream(request: ChatRequest, context: AttemptContext): AsyncIterable<ProviderStreamEvent> {
-    const attempt = new Attempt(context, this.info);
+    const attempt = new Attempt(context, this.info, true);
     const body = {
       ...this.buildParams(request, context),
       stream: true,
     } as unknown as MessageCreateParamsStreaming;
-    const sdkStream = await attempt.run(() => this.client.messages.create(body));
+    const sdkStream = await attempt.run((options) => this.client.messages.create(body, options));
 
     const usage: AnthropicUsageLike = {};
     const merge = (next: AnthropicUsageLike | null | undefined): void => {
@@ -253,6 +263,9 @@ export class AnthropicAdapter implements ProviderAdapter {
     let stopped = false;
 
     for await (const event of attempt.iterate<RawMessageStreamEvent>(sdkStream)) {
+      // The SDK yields whatever JSON a `data:` line held: `data: null` is skipped like an unknown event,
+      // not a crash on `event.type` (found by core/test/hardening/properties.test.ts).
+      if (typeof event !== 'object' || event === null) continue;
       switch (event.type) {
         case 'message_start':
           id = event.message.id;

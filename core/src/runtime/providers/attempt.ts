@@ -1,6 +1,6 @@
 import { SwitchyardError } from '../errors.ts';
 import type { AttemptContext } from './adapter.ts';
-import { type AttemptState, newAttemptState, runInAttempt } from './http-hooks.ts';
+import { type AttemptRequestOptions, type AttemptState, attemptRequestOptions } from './http-hooks.ts';
 import { type NormalizeContext, normalizeError } from './normalize-error.ts';
 
 const ignore = (): void => {};
@@ -37,15 +37,22 @@ export interface AttemptInfo {
  * signal (the SDKs only notice an abort between chunks, and the OpenAI and Anthropic streams even end
  * silently on it), and turns every failure into a SwitchyardError.
  */
-export class Attempt {
-  readonly state: AttemptState;
+export class Attempt implements AttemptState {
   readonly context: AttemptContext;
   readonly info: AttemptInfo;
+  readonly stream: boolean;
+  response?: { status: number; headers: Headers };
+  headersReported = false;
 
-  constructor(context: AttemptContext, info: AttemptInfo) {
+  constructor(context: AttemptContext, info: AttemptInfo, stream = false) {
     this.context = context;
     this.info = info;
-    this.state = newAttemptState(context);
+    this.stream = stream;
+  }
+
+  /** What the fetch hook sees of this attempt: the attempt itself (one object less per call in flight). */
+  get state(): AttemptState {
+    return this;
   }
 
   get normalizeContext(): NormalizeContext {
@@ -88,15 +95,43 @@ export class Attempt {
     });
   }
 
-  async run<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs an SDK call, handing it the request options that carry this attempt to the fetch hook (openai,
+   * Anthropic; ollama's calls take none and run in the attempt's context instead: runInAttempt).
+   */
+  run<T>(call: (requestOptions: AttemptRequestOptions) => Promise<T>): Promise<T>;
+  /** …and maps its answer with `map` (whose errors pass through as they are). */
+  run<T, R>(call: (requestOptions: AttemptRequestOptions) => Promise<T>, map: (value: T) => R): Promise<R>;
+  run<T, R>(call: (requestOptions: AttemptRequestOptions) => Promise<T>, map?: (value: T) => R): Promise<R> {
+    // abortable(), a catch and the adapter's mapping, fused into one promise and no async frame: this is
+    // held for as long as the call is in flight, so every object here counts (bench/benches/scale.ts).
+    const signal = this.context.signal;
+    if (signal.aborted) return Promise.reject(this.fail(signal.reason));
+    let promise: Promise<T>;
     try {
-      return await abortable(
-        runInAttempt(this.state, () => call()),
-        this.context.signal,
-      );
+      promise = call(attemptRequestOptions(this));
     } catch (error) {
-      throw this.fail(error);
+      return Promise.reject(this.fail(error));
     }
+    return new Promise<R>((resolve, reject) => {
+      const onAbort = (): void => reject(this.fail(signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      promise.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          if (!map) return resolve(value as unknown as R);
+          try {
+            resolve(map(value));
+          } catch (error) {
+            reject(error);
+          }
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(this.fail(error));
+        },
+      );
+    });
   }
 
   /**

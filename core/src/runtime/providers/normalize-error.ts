@@ -1,5 +1,4 @@
-import * as AnthropicSdk from '@anthropic-ai/sdk';
-import * as OpenAISdk from 'openai';
+import { loadedSdks } from '../../lazy.ts';
 import { type ErrorKind, isSwitchyardError, SwitchyardError, type TimeoutPhase } from '../errors.ts';
 import { redactSecrets } from '../scrub.ts';
 import { parseRetryAfterMs, parseRetryHintFromMessage } from './retry-after.ts';
@@ -59,8 +58,43 @@ function record(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
 }
 
-function isSdkApiError(error: unknown): error is OpenAISdk.APIError | AnthropicSdk.APIError {
-  return error instanceof OpenAISdk.APIError || error instanceof AnthropicSdk.APIError;
+/** The fields `openai` and `@anthropic-ai/sdk` both put on their APIError (and its subclasses). */
+interface SdkApiError extends Error {
+  status: number | undefined;
+  headers: Headers | undefined;
+  error: unknown;
+  requestID?: string | null;
+  type?: unknown;
+  /** `openai` only, with `param`. */
+  code?: unknown;
+  param?: unknown;
+}
+
+type SdkErrorClass = 'APIError' | 'APIConnectionError' | 'APIConnectionTimeoutError' | 'APIUserAbortError';
+
+/**
+ * An SDK error of that class (or a subclass). The SDKs are loaded only when a deployment needs them
+ * (lazy.ts), so normalising an error must not load them: `instanceof` is checked against the SDKs
+ * loaded so far (which holds in a minified bundle too), then the class names on the prototype chain,
+ * which also recognise an error from a second, unminified copy of an SDK. Both SDKs name these classes
+ * alike; `openai`'s errors carry `param`, Anthropic's do not.
+ */
+function isSdkError(error: unknown, cls: SdkErrorClass): error is SdkApiError {
+  if (!(error instanceof Error) || !('status' in error && 'headers' in error && 'error' in error))
+    return false;
+  for (const sdk of loadedSdks()) if (error instanceof sdk[cls]) return true;
+  for (
+    let proto = Object.getPrototypeOf(error);
+    proto && proto !== Error.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
+    if ((proto as { constructor?: { name?: unknown } }).constructor?.name === cls) return true;
+  }
+  return false;
+}
+
+function isSdkApiError(error: unknown): error is SdkApiError {
+  return isSdkError(error, 'APIError');
 }
 
 /** Ollama does not export ResponseError; it is recognised by its name and `status_code`. */
@@ -71,7 +105,8 @@ function isOllamaResponseError(error: unknown): error is Error & { status_code: 
 }
 
 function factsOf(error: unknown, ctx: NormalizeContext): ErrorFacts {
-  if (error instanceof OpenAISdk.APIError) {
+  if (isSdkApiError(error) && 'param' in error) {
+    // openai: `.error` is the body's inner error object {message, type, param, code}.
     const inner = record(error.error);
     return {
       status: error.status,
@@ -83,7 +118,7 @@ function factsOf(error: unknown, ctx: NormalizeContext): ErrorFacts {
       requestId: str(error.requestID) ?? str(error.headers?.get('request-id')),
     };
   }
-  if (error instanceof AnthropicSdk.APIError) {
+  if (isSdkApiError(error)) {
     // The SDK keeps the whole body in `.error`: {type:'error', error:{type, message}, request_id}.
     const body = record(error.error);
     const inner = record(body?.error) ?? body;
@@ -271,16 +306,11 @@ export function normalizeError(error: unknown, ctx: NormalizeContext): Switchyar
   const facts = factsOf(error, ctx);
   if (ctx.signal?.aborted) return abortOutcome(ctx.signal, facts, ctx, error);
 
-  if (
-    error instanceof OpenAISdk.APIConnectionTimeoutError ||
-    error instanceof AnthropicSdk.APIConnectionTimeoutError
-  ) {
+  if (isSdkError(error, 'APIConnectionTimeoutError')) {
     return make('timeout', facts, ctx, error, { timeoutPhase: 'headers' });
   }
-  if (error instanceof OpenAISdk.APIUserAbortError || error instanceof AnthropicSdk.APIUserAbortError) {
-    return make('cancelled', facts, ctx, error);
-  }
-  if (error instanceof OpenAISdk.APIConnectionError || error instanceof AnthropicSdk.APIConnectionError) {
+  if (isSdkError(error, 'APIUserAbortError')) return make('cancelled', facts, ctx, error);
+  if (isSdkError(error, 'APIConnectionError')) {
     return classifyTransport(record(error)?.cause ?? error, facts, ctx, error);
   }
   if (facts.status !== undefined) return classifyStatus(facts.status, facts, ctx, error);

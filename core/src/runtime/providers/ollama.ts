@@ -1,8 +1,5 @@
-import {
-  Ollama,
-  type ChatRequest as OllamaChatRequest,
-  type ChatResponse as OllamaChatResponse,
-} from 'ollama';
+import type { Ollama, ChatRequest as OllamaChatRequest, ChatResponse as OllamaChatResponse } from 'ollama';
+import { loadOllama } from '../../lazy.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { SwitchyardError } from '../errors.ts';
 import type {
@@ -17,7 +14,7 @@ import type {
 } from '../types.ts';
 import type { AttemptContext, ProviderAdapter } from './adapter.ts';
 import { Attempt, type AttemptInfo } from './attempt.ts';
-import { createHookedFetch } from './http-hooks.ts';
+import { createHookedFetch, runInAttempt } from './http-hooks.ts';
 import { normalizePayloadError } from './normalize-error.ts';
 import { effectiveMaxTokens, type ProviderClientOptions } from './shared.ts';
 
@@ -87,7 +84,8 @@ export class OllamaAdapter implements ProviderAdapter {
     const headers: Record<string, string> = { ...deployment.headers };
     // Ollama's cloud and authenticating proxies take a bearer token; a local server ignores it.
     if (options.apiKey) headers.Authorization = `Bearer ${options.apiKey}`;
-    this.client = new Ollama({
+    // The SDK is loaded when the first deployment of this provider is built, not on import.
+    this.client = new (loadOllama().Ollama)({
       host: deployment.baseURL ?? DEFAULT_OLLAMA_HOST,
       fetch: createHookedFetch(options),
       headers,
@@ -157,12 +155,19 @@ export class OllamaAdapter implements ProviderAdapter {
     return normalizePayloadError({ message }, attempt.normalizeContext);
   }
 
-  async complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult> {
+  // Not async: a suspended async function is one more frame held per call in flight.
+  complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult> {
     const attempt = new Attempt(context, this.info);
     const body = { ...this.buildParams(request, context), stream: false } as OllamaChatRequest & {
       stream: false;
     };
-    const response = await attempt.run(() => this.client.chat(body));
+    return attempt.run(
+      () => runInAttempt(attempt.state, () => this.client.chat(body)),
+      (response) => this.#result(response, attempt),
+    );
+  }
+
+  #result(response: OllamaChatResponse, attempt: Attempt): ProviderResult {
     // A 200 whose JSON body is null (or any non-object) must be a malformed_response, not a TypeError
     // on `raw.error` (found by core/test/hardening/properties.test.ts).
     const raw = (
@@ -192,11 +197,11 @@ export class OllamaAdapter implements ProviderAdapter {
   }
 
   async *stream(request: ChatRequest, context: AttemptContext): AsyncIterable<ProviderStreamEvent> {
-    const attempt = new Attempt(context, this.info);
+    const attempt = new Attempt(context, this.info, true);
     const body = { ...this.buildParams(request, context), stream: true } as OllamaChatRequest & {
       stream: true;
     };
-    const sdkStream = await attempt.run(() => this.client.chat(body));
+    const sdkStream = await attempt.run(() => runInAttempt(attempt.state, () => this.client.chat(body)));
 
     // ollama-js turns an NDJSON {"error": "..."} line into a plain Error and a missing done line into another;
     // transport failures arrive as TypeError/DOMException, so a plain Error here is one of those two.
@@ -230,6 +235,9 @@ export class OllamaAdapter implements ProviderAdapter {
         }
       }
     } finally {
+      // Left early (the consumer stopped reading, or an error): ollama-js does not cancel the HTTP request
+      // when its iterator is closed, only on abort(), which the hooked fetch follows for streams.
+      if (!done) sdkStream.abort();
       // ollama-js drops a streamed request from client.ongoingStreamedRequests only when its done line
       // arrives: one that errored, was cut or was abandoned stayed there for the client's lifetime,
       // pinning its AbortController, iterator and response (found by core/test/hardening/soak.test.ts).

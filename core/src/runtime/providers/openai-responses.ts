@@ -139,7 +139,7 @@ export class OpenAIResponsesAdapter extends OpenAIAdapter {
   override async complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult> {
     const attempt = new Attempt(context, this.info);
     const body = this.buildParams(request, context) as unknown as ResponseCreateParamsNonStreaming;
-    const response = await attempt.run(() => this.client.responses.create(body));
+    const response = await attempt.run((options) => this.client.responses.create(body, options));
     if (!response || !Array.isArray(response.output)) {
       throw new SwitchyardError('malformed_response', {
         message: `${this.provider}: the response has no output`,
@@ -161,12 +161,12 @@ export class OpenAIResponsesAdapter extends OpenAIAdapter {
   }
 
   override async *stream(request: ChatRequest, context: AttemptContext): AsyncIterable<ProviderStreamEvent> {
-    const attempt = new Attempt(context, this.info);
+    const attempt = new Attempt(context, this.info, true);
     const body = {
       ...this.buildParams(request, context),
       stream: true,
     } as unknown as ResponseCreateParamsStreaming;
-    const sdkStream = await attempt.run(() => this.client.responses.create(body));
+    const sdkStream = await attempt.run((options) => this.client.responses.create(body, options));
     let refused = false;
     let calls = 0;
     for await (const event of attempt.iterate<ResponseStreamEvent>(sdkStream)) {

@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -7,6 +7,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions';
+import { loadOpenAI } from '../../lazy.ts';
 import type { DeploymentConfig } from '../config/schema.ts';
 import { SwitchyardError } from '../errors.ts';
 import type {
@@ -109,7 +110,9 @@ export class OpenAIAdapter implements ProviderAdapter {
     this.model = deployment.model;
     this.info = { provider: deployment.provider, deployment: deployment.id, secrets: [options.apiKey] };
     try {
-      this.client = new OpenAI({
+      // The SDK is loaded when the first deployment of this provider is built, not on import.
+      const { default: OpenAISdk } = loadOpenAI();
+      this.client = new OpenAISdk({
         // Everything the SDK would otherwise read from the environment is given (see shared.ts).
         apiKey: options.apiKey ?? NO_KEY_PLACEHOLDER,
         baseURL: deployment.baseURL ?? DEFAULT_BASE_URLS.openai,
@@ -169,10 +172,17 @@ export class OpenAIAdapter implements ProviderAdapter {
     return params;
   }
 
-  async complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult> {
+  // Not async: a suspended async function is one more frame held per call in flight.
+  complete(request: ChatRequest, context: AttemptContext): Promise<ProviderResult> {
     const attempt = new Attempt(context, this.info);
     const body = this.buildParams(request, context) as unknown as ChatCompletionCreateParamsNonStreaming;
-    const completion = await attempt.run(() => this.client.chat.completions.create(body));
+    return attempt.run(
+      (options) => this.client.chat.completions.create(body, options),
+      (completion) => this.#result(completion, attempt),
+    );
+  }
+
+  #result(completion: ChatCompletion & { _request_id?: string | null }, attempt: Attempt): ProviderResult {
     const choice = completion?.choices?.[0];
     if (!choice?.message) {
       throw new SwitchyardError('malformed_response', {
@@ -205,7 +215,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   }
 
   async *stream(request: ChatRequest, context: AttemptContext): AsyncIterable<ProviderStreamEvent> {
-    const attempt = new Attempt(context, this.info);
+    const attempt = new Attempt(context, this.info, true);
     const body = {
       ...this.buildParams(request, context),
       stream: true,
@@ -214,7 +224,7 @@ export class OpenAIAdapter implements ProviderAdapter {
     for (const name of context.rewriteParams ?? []) {
       if (name === 'stream_options') delete (body as unknown as Record<string, unknown>).stream_options;
     }
-    const sdkStream = await attempt.run(() => this.client.chat.completions.create(body));
+    const sdkStream = await attempt.run((options) => this.client.chat.completions.create(body, options));
 
     const calls = new Map<number, ToolCall>();
     let finishReason: FinishReason | undefined;
@@ -261,12 +271,15 @@ export class OpenAIAdapter implements ProviderAdapter {
   /** `POST /v1/embeddings`; the SDK asks for base64 and decodes it to floats. */
   async embed(request: EmbedRequest, context: AttemptContext): Promise<EmbedResult> {
     const attempt = new Attempt(context, this.info);
-    const response = await attempt.run(() =>
-      this.client.embeddings.create({
-        model: this.deployment.model,
-        input: request.input,
-        ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}),
-      }),
+    const response = await attempt.run((options) =>
+      this.client.embeddings.create(
+        {
+          model: this.deployment.model,
+          input: request.input,
+          ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}),
+        },
+        options,
+      ),
     );
     const embeddings = [...(response?.data ?? [])]
       .sort((a, b) => a.index - b.index)
