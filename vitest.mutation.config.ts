@@ -14,6 +14,11 @@ export const MUTATION_KILLERS = [
   'core/test/cost/usage.test.ts',
   'core/test/cost/allowance.test.ts',
   'core/test/router/**/*.test.ts',
+  // The state operations against both stores: a MemoryStore runs an operation's reference function
+  // whatever its name, a RedisStore runs redis-ops.lua by that name; and the budgets' fail-closed
+  // refusal when Redis is gone. Each starts a private redis-server (a second or two).
+  'core/test/runtime/state-contract.test.ts',
+  'core/test/runtime/redis-outage.test.ts',
   'core/test/scenarios/library.test.ts',
   'core/test/scenarios/weakened.test.ts',
 ];
