@@ -207,6 +207,36 @@ describe('deadline errors say which wait ran out, and for how long', () => {
   });
 });
 
+describe('deadline phases move only forward', () => {
+  const timeouts = timeoutsSchema.parse({
+    headersMs: 1_000,
+    firstTokenMs: 2_000,
+    idleMs: 500,
+    bodyIdleMs: 700,
+  });
+
+  it('headers reported again mid-stream do not restart the first-token wait', async () => {
+    const clock = new VirtualClock();
+    const deadline = new AttemptDeadline(clock, timeouts, new AbortController().signal, { streaming: true });
+    deadline.headersReceived();
+    deadline.chunkReceived();
+    deadline.headersReceived();
+    expect(deadline.phase).toBe('idle');
+    await clock.advance(500);
+    expect(deadline.signal.reason).toMatchObject({ timeoutPhase: 'idle' });
+  });
+
+  it('a body chunk of a stream (or before headers) does not replace the headers wait', async () => {
+    const clock = new VirtualClock();
+    const deadline = new AttemptDeadline(clock, timeouts, new AbortController().signal, { streaming: true });
+    deadline.bodyChunkReceived();
+    await clock.advance(700);
+    expect(deadline.signal.aborted).toBe(false);
+    await clock.advance(300);
+    expect(deadline.signal.reason).toMatchObject({ timeoutPhase: 'headers' });
+  });
+});
+
 describe('latency statistics', () => {
   const clock = new VirtualClock();
 
