@@ -150,15 +150,17 @@ describe('cooldowns of equal length', () => {
   });
 });
 
+/** Deadlines a test can tell apart by their length (each phase's own). */
+const timeouts = timeoutsSchema.parse({
+  headersMs: 1_000,
+  firstTokenMs: 2_000,
+  idleMs: 500,
+  bodyIdleMs: 700,
+  attemptMs: 10_000,
+  totalMs: 30_000,
+});
+
 describe('deadline errors say which wait ran out, and for how long', () => {
-  const timeouts = timeoutsSchema.parse({
-    headersMs: 1_000,
-    firstTokenMs: 2_000,
-    idleMs: 500,
-    bodyIdleMs: 700,
-    attemptMs: 10_000,
-    totalMs: 30_000,
-  });
   const fired = async (streaming: boolean, steps: (d: AttemptDeadline) => void, waitMs: number) => {
     const clock = new VirtualClock();
     const deadline = new AttemptDeadline(clock, timeouts, new AbortController().signal, { streaming });
@@ -208,13 +210,6 @@ describe('deadline errors say which wait ran out, and for how long', () => {
 });
 
 describe('deadline phases move only forward', () => {
-  const timeouts = timeoutsSchema.parse({
-    headersMs: 1_000,
-    firstTokenMs: 2_000,
-    idleMs: 500,
-    bodyIdleMs: 700,
-  });
-
   it('headers reported again mid-stream do not restart the first-token wait', async () => {
     const clock = new VirtualClock();
     const deadline = new AttemptDeadline(clock, timeouts, new AbortController().signal, { streaming: true });
