@@ -10,9 +10,9 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  */
 export const MUTATION_KILLERS = [
   'core/test/policies/**/*.test.ts',
-  'core/test/cost/budget.test.ts',
-  'core/test/cost/usage.test.ts',
-  'core/test/cost/allowance.test.ts',
+  'core/test/cost/budget*.test.ts',
+  'core/test/cost/usage*.test.ts',
+  'core/test/cost/allowance*.test.ts',
   'core/test/router/**/*.test.ts',
   // The state operations against both stores: a MemoryStore runs an operation's reference function
   // whatever its name, a RedisStore runs redis-ops.lua by that name; and the budgets' fail-closed
