@@ -3,6 +3,7 @@ import { SwitchyardError } from '../../src/runtime/errors.ts';
 import type { ProviderAdapter } from '../../src/runtime/providers/adapter.ts';
 import type { Router } from '../../src/runtime/router.ts';
 import { ask, collect, PRIMARY, routerFixture } from './fixture.ts';
+import { outcomeModes } from './modes.ts';
 import { drive, rateLimited, type Step } from './stand-in.ts';
 
 const { clock, standIn, makeRouter } = routerFixture();
@@ -67,20 +68,8 @@ const quotaGone: Step = {
   },
 };
 
-const modes = [
-  { name: 'non-streamed', run: (router: Router) => router.complete(ask).then(() => undefined) },
-  {
-    name: 'streamed',
-    run: (router: Router) =>
-      collect(router.stream(ask)).then((events) => {
-        const last = events.at(-1);
-        if (last?.type === 'error') throw last.error;
-      }),
-  },
-] as const;
-
 // What a request refused at the gate says, and what its trace records.
-describe.each(modes)('a deployment refused at the gate ($name)', ({ run }) => {
+describe.each(outcomeModes)('a deployment refused at the gate ($name)', ({ run }) => {
   const only = { routes: [{ name: 'chat', deployments: ['primary'] }] };
   const refusal = async (router: Router) =>
     (await drive(clock, run(router)).catch((e: unknown) => e)) as SwitchyardError;

@@ -1,28 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SwitchyardError } from '../../src/runtime/errors.ts';
-import type { Router } from '../../src/runtime/router.ts';
-import { ask, collect, PRIMARY, routerFixture } from './fixture.ts';
+import { PRIMARY, routerFixture } from './fixture.ts';
+import { outcomeModes } from './modes.ts';
 import { drive, serverError } from './stand-in.ts';
 
 const { clock, standIn, makeRouter } = routerFixture();
 afterEach(() => standIn.reset());
 
-const modes = [
-  { name: 'non-streamed', run: (router: Router) => router.complete(ask).then(() => undefined) },
-  {
-    name: 'streamed',
-    // A stream that fails ends with an error event.
-    run: (router: Router) =>
-      collect(router.stream(ask)).then((events) => {
-        const last = events.at(-1);
-        if (last?.type === 'error') throw last.error;
-      }),
-  },
-] as const;
-
 // The gate runs cooldown, breaker and budget checks as one sequence that stops at the first refusal:
 // a deployment its breaker refuses must not hold money in the budget ledger.
-describe.each(modes)('a deployment its breaker refuses ($name)', ({ run }) => {
+describe.each(outcomeModes)('a deployment its breaker refuses ($name)', ({ run }) => {
   it('holds nothing in the budget: open, and half-open with its probe already out', async () => {
     const { router } = makeRouter({
       routes: [{ name: 'chat', deployments: ['primary'] }],
