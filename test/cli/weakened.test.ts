@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WEAKENED_CASES } from '../../core/test/scenarios/library.ts';
 import { runCli } from './helpers.ts';
 
 /**
@@ -9,47 +10,7 @@ import { runCli } from './helpers.ts';
  * protection, and the scenarios written for that protection must fail on exactly the hypotheses
  * that check it, while the default config passes the same scenarios.
  */
-const CASES = [
-  {
-    config: 'scenarios/weakened/no-jitter.yaml',
-    scenarios: ['scenarios/retry-storm.yaml'],
-    mustFail: { 'retry-storm': ['retries-not-in-lockstep'] },
-  },
-  {
-    config: 'scenarios/weakened/retry-everything.yaml',
-    scenarios: ['scenarios/auth-key-revoked.yaml', 'scenarios/quota-exhausted.yaml'],
-    mustFail: { 'auth-key-revoked': ['auth-never-retried'], 'quota-exhausted': ['quota-never-retried'] },
-  },
-  {
-    config: 'scenarios/weakened/no-breaker.yaml',
-    scenarios: ['scenarios/flapping-provider.yaml', 'scenarios/provider-outage-failover.yaml'],
-    mustFail: { 'flapping-provider': ['breaker-trips'], 'provider-outage-failover': ['breaker-trips'] },
-  },
-  {
-    config: 'scenarios/weakened/hair-trigger-breaker.yaml',
-    scenarios: ['scenarios/flapping-provider.yaml'],
-    mustFail: { 'flapping-provider': ['no-thrash'] },
-  },
-  {
-    config: 'scenarios/weakened/fallback-on-rate-limit-only.yaml',
-    scenarios: ['scenarios/cache-under-outage.yaml'],
-    mustFail: { 'cache-under-outage': ['whole-chain-before-failing'] },
-  },
-  {
-    config: 'scenarios/weakened/deadline-shorter-than-attempt.yaml',
-    scenarios: ['scenarios/black-hole.yaml'],
-    mustFail: { 'black-hole': ['no-deadline-death'] },
-  },
-  {
-    config: 'scenarios/weakened/no-deadlines.yaml',
-    scenarios: ['scenarios/black-hole.yaml'],
-    mustFail: { 'black-hole': ['nothing-hangs'] },
-  },
-  // retry_after_respected_across_requests has no weakened config yet: today's default router already
-  // breaks it (issue 10, router defect 3: Retry-After is forgotten between requests), as
-  // test/cli/library.test.ts records. Once the router keeps per-deployment cooldowns, a config that
-  // turns them off (if the router offers one) belongs here, caught by rate-limit-storm.
-] as const;
+const CASES = WEAKENED_CASES;
 
 interface JsonRun {
   verdict: string;

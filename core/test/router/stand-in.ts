@@ -14,8 +14,8 @@ export type Step =
   | { kind: 'ok'; text?: string; usage?: { prompt: number; completion: number }; finish?: string }
   | { kind: 'error'; status: number; body: Record<string, unknown>; headers?: Record<string, string> }
   | { kind: 'stall-body' }
-  /** `usage`: what the final usage chunk carries (default: 10 prompt tokens, a token per chunk); null: no usage chunk. */
-  | { kind: 'stream'; chunks: string[]; cut?: boolean; stall?: boolean; usage?: unknown }
+  /** `usage`: what the final usage chunk carries (default: 10 prompt tokens, a token per chunk); null: no usage chunk. `finish`: the finish reason (default stop). */
+  | { kind: 'stream'; chunks: string[]; cut?: boolean; stall?: boolean; usage?: unknown; finish?: string }
   /** A plain success whose JSON body arrives in `pieces` chunks, `everyMs` apart on the clock. */
   | { kind: 'trickle-ok'; text?: string; pieces: number; everyMs: number }
   /** Accepts the request and never answers (no headers) until it is aborted: a black-holed deployment. */
@@ -186,7 +186,7 @@ async function respond(
             object: 'chat.completion.chunk',
             created: 1,
             model,
-            choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+            choices: [{ index: 0, delta: {}, finish_reason: step.finish ?? 'stop' }],
           }),
           ...(step.usage === null
             ? []

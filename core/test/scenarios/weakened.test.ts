@@ -1,6 +1,15 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadRouterConfig } from '../../src/runtime/config/load.ts';
 import { ERROR_KINDS } from '../../src/runtime/errors.ts';
-import { defineScenario, type HypothesisResult, runScenario } from '../../src/scenarios/index.ts';
+import {
+  defineScenario,
+  type HypothesisResult,
+  loadScenario,
+  runScenario,
+} from '../../src/scenarios/index.ts';
+import { reduced, WEAKENED_CASES } from './library.ts';
 
 /**
  * The harness must catch a router that was made worse on purpose: each pair runs the same scenario
@@ -224,4 +233,45 @@ describe('a request that never ends', () => {
     expect(success!.verdict).toBe('failed');
     expect(journal.verdict).toBe('failed');
   });
+});
+
+const ROOT = join(import.meta.dirname, '../../..');
+
+/** The hypothesis types issue 10 added: each must have a weakened config that it catches. */
+const ISSUE_10_TYPES = [
+  'retry_after_respected_across_requests',
+  'breaker_thrash',
+  'every_fallback_tried',
+  'no_deadline_death_with_healthy_fallback',
+  'no_request_left_hanging',
+];
+
+describe('the shipped weakened configs (scenarios/weakened/), in process at reduced load', () => {
+  it('each config has its case, and each hypothesis type of issue 10 a config that it catches', async () => {
+    const configs = readdirSync(join(ROOT, 'scenarios/weakened')).filter((f) => f.endsWith('.yaml'));
+    expect(WEAKENED_CASES.map((c) => c.config.replace('scenarios/weakened/', '')).sort()).toEqual(
+      configs.sort(),
+    );
+    const caught = new Set<string>();
+    for (const c of WEAKENED_CASES)
+      for (const file of c.scenarios) {
+        const scenario = await loadScenario(join(ROOT, file));
+        const ids: readonly string[] = c.mustFail[scenario.name as keyof typeof c.mustFail] ?? [];
+        for (const h of scenario.hypotheses) if (h.id !== undefined && ids.includes(h.id)) caught.add(h.type);
+      }
+    for (const type of ISSUE_10_TYPES) expect(caught, type).toContain(type);
+  });
+
+  for (const c of WEAKENED_CASES)
+    for (const file of c.scenarios) {
+      it(`${c.config} fails ${file} on evidence`, async () => {
+        const scenario = await loadScenario(join(ROOT, file));
+        const router = await loadRouterConfig(join(ROOT, c.config));
+        const journal = await runScenario(reduced({ ...scenario, router }));
+        expect(journal.status).toBe('complete');
+        const ids: readonly string[] = c.mustFail[scenario.name as keyof typeof c.mustFail];
+        const verdicts = journal.hypotheses.filter((h) => ids.includes(h.id)).map((h) => [h.id, h.verdict]);
+        expect(verdicts).toEqual(ids.map((id) => [id, 'failed']));
+      }, 60_000);
+    }
 });
