@@ -25,6 +25,7 @@ import {
 import {
   answerInput,
   clearNotifications,
+  commandThenPick,
   compareFrame,
   describeViolations,
   escapeRe,
@@ -32,7 +33,6 @@ import {
   inputValue,
   metric,
   notification,
-  pick,
   quickFix,
   quickOpen,
   reportFrame,
@@ -270,8 +270,7 @@ export async function runE2E({ bin, vsix, artifacts, theme, log }: E2EOptions): 
     await clearNotifications(page);
 
     // 7. A wrong OpenAI key: the column shows its own 401, prominently; no other model answers for it.
-    await runCommand(page, 'Switchyard: Set API Key');
-    await pick(page, 'openai');
+    await commandThenPick(page, 'Switchyard: Set API Key', 'openai');
     await answerInput(page, WRONG_KEY);
     await page.locator('.tabs-container .tab', { hasText: 'Switchyard Compare' }).first().click();
     await newRun(panel, () => panel.locator('#rerun-all').click());
@@ -343,8 +342,7 @@ export async function runE2E({ bin, vsix, artifacts, theme, log }: E2EOptions): 
     await shot('all-failed-own-errors');
     await newRun(panel, () => panel.locator('#chaos-clear').click());
     await panel.locator('#fallback').uncheck();
-    await runCommand(page, 'Switchyard: Clear API Key');
-    await pick(page, 'openai');
+    await commandThenPick(page, 'Switchyard: Clear API Key', 'openai');
 
     // 10. Per-column parameters, kept with the comparison: the Anthropic column answers in at most 5 tokens.
     await newRun(panel, () => panel.locator('#rerun-all').click());
@@ -368,8 +366,7 @@ export async function runE2E({ bin, vsix, artifacts, theme, log }: E2EOptions): 
     // 11. The model picker: the simulator's catalogue without a key; with the (right) OpenAI key, OpenAI's live
     //     models.list. A model added from it runs live, is marked live, and its cost counts as live spend.
     await panel.locator('#model-picker optgroup[label="openai (simulator)"]').waitFor({ state: 'attached' });
-    await runCommand(page, 'Switchyard: Set API Key');
-    await pick(page, 'openai');
+    await commandThenPick(page, 'Switchyard: Set API Key', 'openai');
     await answerInput(page, GOOD_KEY);
     await page.locator('.tabs-container .tab', { hasText: 'Switchyard Compare' }).first().click();
     await panel
@@ -405,8 +402,7 @@ export async function runE2E({ bin, vsix, artifacts, theme, log }: E2EOptions): 
     await folded.waitFor({ state: 'detached' });
     await panel.locator('#remove-openai\\/gpt-4o-mini').click();
     await added.waitFor({ state: 'detached' });
-    await runCommand(page, 'Switchyard: Clear API Key');
-    await pick(page, 'openai');
+    await commandThenPick(page, 'Switchyard: Clear API Key', 'openai');
 
     // 12. A diff between two answers.
     await panel.locator('#diff summary').click();
@@ -462,8 +458,7 @@ export async function runE2E({ bin, vsix, artifacts, theme, log }: E2EOptions): 
     );
     assert.match(readFileSync(saved, 'utf8'), /"maxOutputTokens": 5/);
     await runCommand(page, 'View: Close All Editors');
-    await runCommand(page, 'Switchyard: Open Saved Comparison');
-    await pick(page, 'french-anthropic.comparison.json');
+    await commandThenPick(page, 'Switchyard: Open Saved Comparison', 'french-anthropic.comparison.json');
     panel = await webview(page, '#columns');
     await panel.locator('#run-info', { hasText: 'french anthropic' }).waitFor();
     await panel
@@ -475,8 +470,7 @@ export async function runE2E({ bin, vsix, artifacts, theme, log }: E2EOptions): 
 
     // 15. Markdown answers with highlighted code, sanitised: a saved comparison whose answers carry code and
     //     injected HTML (an <img onerror>, a <script>, a javascript: link).
-    await runCommand(page, 'Switchyard: Open Saved Comparison');
-    await pick(page, 'markdown-demo.comparison.json');
+    await commandThenPick(page, 'Switchyard: Open Saved Comparison', 'markdown-demo.comparison.json');
     await panel.locator('#run-info', { hasText: 'markdown demo' }).waitFor();
     const md = await compareFrame(page);
     const rendered = await md.evaluate(() => ({

@@ -41,15 +41,41 @@ export async function runCommand(page: Page, title: string): Promise<void> {
 }
 
 /** Picks an item of the open quick pick as a user does: types its label, Enter on the best match. */
-export async function pick(page: Page, label: string): Promise<void> {
+export async function pick(page: Page, label: string, timeout?: number): Promise<void> {
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor();
-  await input.fill(label);
+  await input.waitFor({ timeout });
+  await input.fill(label, { timeout });
   await page
     .locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: label })
     .first()
-    .waitFor();
+    .waitFor({ timeout });
   await page.keyboard.press('Enter');
+}
+
+/**
+ * Runs a command that opens a quick pick, then picks in it. A quick pick closes when it loses focus,
+ * and on a loaded machine a webview settling after the previous step can take focus before the pick
+ * is used (seen in CI: the pick hidden, never typed in). Every command this drives is idempotent up to
+ * its pick, so the command is run again, at most three times, rather than the step failing on timing.
+ */
+export async function commandThenPick(page: Page, title: string, label: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  for (let tries = 1; ; tries++) {
+    await runCommand(page, title);
+    const shown = await input.waitFor({ timeout: 10_000 }).then(
+      () => true,
+      () => false,
+    );
+    if (shown) {
+      try {
+        await pick(page, label, 10_000);
+        return;
+      } catch (error) {
+        if (tries === 3) throw error;
+      }
+    } else if (tries === 3) throw new Error(`"${title}" never showed its quick pick (3 tries)`);
+    await page.keyboard.press('Escape');
+  }
 }
 
 /** The open input box: its value typed, then Enter. */
