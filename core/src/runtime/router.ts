@@ -495,20 +495,23 @@ export class Router {
   #completeUncached(run: RequestRun): Promise<ChatResponse> {
     return this.#runChain(run, (deployment, attempt) => this.#attemptComplete(run, deployment, attempt)).then(
       ({ value, deployment, record }) => {
-        run.trace.outcome = 'success';
-        run.trace.finalDeployment = deployment.id;
-        return {
-          ...value,
-          provider: deployment.provider,
-          deployment: deployment.id,
-          costUsd: record.costUsd,
-          latencyMs: this.clock.now() - run.trace.startedAt,
-          ttftMs: this.clock.now() - run.trace.startedAt,
-          cached: false,
-          traceId: run.trace.id,
-        };
+        const served = this.#succeeded(run, deployment, record);
+        return { ...value, ...served, ttftMs: served.latencyMs, cached: false };
       },
     );
+  }
+
+  /** Marks the run a success on this deployment, and answers the fields every kind of response carries. */
+  #succeeded(run: RequestRun, deployment: DeploymentConfig, record: AttemptRecord) {
+    run.trace.outcome = 'success';
+    run.trace.finalDeployment = deployment.id;
+    return {
+      provider: deployment.provider,
+      deployment: deployment.id,
+      costUsd: record.costUsd,
+      latencyMs: this.clock.now() - run.trace.startedAt,
+      traceId: run.trace.id,
+    };
   }
 
   /**
@@ -1437,16 +1440,7 @@ export class Router {
       const { value, deployment, record } = await this.#runChain(run, (d, attempt) =>
         this.#attemptEmbed(run, request, inputs.length, d, attempt),
       );
-      run.trace.outcome = 'success';
-      run.trace.finalDeployment = deployment.id;
-      return {
-        ...value,
-        provider: deployment.provider,
-        deployment: deployment.id,
-        costUsd: record.costUsd,
-        latencyMs: this.clock.now() - run.trace.startedAt,
-        traceId: run.trace.id,
-      };
+      return { ...value, ...this.#succeeded(run, deployment, record) };
     } catch (error) {
       const failure = this.#asError(error);
       run.trace.outcome = 'error';
