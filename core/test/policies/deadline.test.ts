@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/runtime/clock.ts';
-import { timeoutsSchema } from '../../src/runtime/config/schema.ts';
 import type { TimeoutPhase } from '../../src/runtime/errors.ts';
 import { SwitchyardError } from '../../src/runtime/errors.ts';
 import { AttemptDeadline, RequestDeadline } from '../../src/runtime/policies/deadline.ts';
-
-const timeouts = timeoutsSchema.parse({
-  headersMs: 1_000,
-  firstTokenMs: 2_000,
-  idleMs: 500,
-  bodyIdleMs: 700,
-  attemptMs: 10_000,
-  totalMs: 30_000,
-});
+import { timeouts } from './timeouts.ts';
 
 function setup(streaming: boolean, parent = new AbortController()) {
   const clock = new VirtualClock();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../src/runtime/clock.ts';
-import { breakerSchema, retrySchema, timeoutsSchema } from '../../src/runtime/config/schema.ts';
+import { breakerSchema, retrySchema } from '../../src/runtime/config/schema.ts';
 import { SwitchyardError } from '../../src/runtime/errors.ts';
 import { retryDelayMs } from '../../src/runtime/policies/backoff.ts';
 import { CircuitBreakers } from '../../src/runtime/policies/breaker.ts';
@@ -9,6 +9,7 @@ import { AttemptDeadline, RequestDeadline } from '../../src/runtime/policies/dea
 import { LatencyTracker } from '../../src/runtime/policies/latency.ts';
 import { RetryBudget } from '../../src/runtime/policies/retry-budget.ts';
 import { MemoryStore } from '../../src/runtime/state.ts';
+import { timeouts } from './timeouts.ts';
 
 /**
  * The policies at the edges their unit tests beside this file leave open: boundaries (a rate met
@@ -148,16 +149,6 @@ describe('cooldowns of equal length', () => {
       reason: 'retry-after',
     });
   });
-});
-
-/** Deadlines a test can tell apart by their length (each phase's own). */
-const timeouts = timeoutsSchema.parse({
-  headersMs: 1_000,
-  firstTokenMs: 2_000,
-  idleMs: 500,
-  bodyIdleMs: 700,
-  attemptMs: 10_000,
-  totalMs: 30_000,
 });
 
 describe('deadline errors say which wait ran out, and for how long', () => {
